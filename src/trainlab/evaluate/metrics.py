@@ -105,7 +105,8 @@ def compute_metrics(y_true, y_pred, proba, *, classes) -> dict:
         present = np.union1d(y_true, y_pred)
         out["f1_macro"] = float(skm.f1_score(y_true, y_pred, labels=present, average="macro"))
         out["f1_weighted"] = float(skm.f1_score(y_true, y_pred, labels=present, average="weighted"))
-        out["roc_auc"], out["roc_auc_average"], reason = _roc_auc(y_true, proba, classes)
+        auc_per_class = _auc_per_class(y_true, proba)
+        out["roc_auc"], out["roc_auc_average"], reason = _roc_auc(y_true, auc_per_class, classes)
         if reason:
             undefined["roc_auc"] = reason
         if k >= 2:
@@ -115,12 +116,29 @@ def compute_metrics(y_true, y_pred, proba, *, classes) -> dict:
             undefined["log_loss"] = "needs at least 2 classes; there is 1"
         out["ece"] = expected_calibration_error(y_true, proba, n_bins=N_BINS)
         out["ece_bins"] = N_BINS
-        out["per_class"] = per_class_metrics(y_true, y_pred, proba, classes=classes)
+        out["per_class"] = per_class_metrics(y_true, y_pred, proba, classes=classes, auc=auc_per_class)
     out["undefined"] = undefined
     return out
 
 
-def _roc_auc(y_true, proba, classes) -> tuple[float | None, str, str | None]:
+def _auc_per_class(y_true, proba) -> np.ndarray:
+    """One-vs-rest ROC AUC of p_c for [y = c], per class; NaN where y_true has no item in or out of c.
+
+    One scikit-learn call (``average=None``) for all classes: its macro average is the plain mean of
+    these, so the headline figure reuses them instead of ranking every column a second time.
+    """
+    k = proba.shape[1]
+    if k == 1:
+        return np.array([np.nan])
+    if k == 2:
+        if len(np.unique(y_true)) < 2:
+            return np.array([np.nan, np.nan])
+        auc = skm.roc_auc_score(y_true == 1, proba[:, 1])
+        return np.array([skm.roc_auc_score(y_true == 0, proba[:, 0]), auc])
+    return np.asarray(skm.roc_auc_score(y_true, proba, multi_class="ovr", average=None, labels=np.arange(k)), dtype=np.float64)
+
+
+def _roc_auc(y_true, auc_per_class, classes) -> tuple[float | None, str, str | None]:
     k = len(classes)
     if k == 1:
         return None, "none", "needs at least 2 classes; there is 1"
@@ -130,7 +148,7 @@ def _roc_auc(y_true, proba, classes) -> tuple[float | None, str, str | None]:
         if counts.min() == 0:
             only = classes[int(counts.argmax())]
             return None, average, f"y_true holds only class '{only}'; ROC AUC needs items of both classes"
-        return float(skm.roc_auc_score(y_true == 1, proba[:, 1])), average, None
+        return float(auc_per_class[1]), average, None
     average = "one-vs-rest macro"
     absent = [classes[c] for c in np.flatnonzero(counts == 0)]
     if absent:
@@ -139,20 +157,24 @@ def _roc_auc(y_true, proba, classes) -> tuple[float | None, str, str | None]:
             f"class(es) {shown} absent from y_true, so their one-vs-rest AUC has no positive item; "
             "the per-class AUCs of the other classes are in per_class"
         )
-    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=np.arange(k))), average, None
+    # scikit-learn's one-vs-rest macro AUC is the unweighted mean of the per-class AUCs
+    return float(np.mean(auc_per_class)), average, None
 
 
-def per_class_metrics(y_true, y_pred, proba, *, classes) -> list[dict]:
+def per_class_metrics(y_true, y_pred, proba, *, classes, auc=None) -> list[dict]:
     """Precision, recall, F1, support and one-vs-rest ROC AUC per class (scikit-learn's), ``None`` where undefined.
 
     precision_c = TP_c / (TP_c + FP_c) (undefined if c is never predicted), recall_c = TP_c / (TP_c + FN_c)
     (undefined if c is absent from y_true), F1_c = 2·TP_c / (2·TP_c + FP_c + FN_c) (undefined if
     both), roc_auc_c = AUC of p_c for [y = c] (undefined unless y_true has items in and out of c).
+    ``auc`` may pass those AUCs if already computed.
     """
     k = len(classes)
     labels = np.arange(k)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if auc is None:
+            auc = _auc_per_class(y_true, proba)
         precision, recall, f1, support = skm.precision_recall_fscore_support(
             y_true, y_pred, labels=labels, zero_division=np.nan
         )
@@ -167,10 +189,7 @@ def per_class_metrics(y_true, y_pred, proba, *, classes) -> list[dict]:
             notes.append("absent from y_true: recall undefined")
         elif predicted[c] == 0:
             notes.append("never predicted: precision undefined")
-        auc = None
-        if 0 < support[c] < n:
-            auc = float(skm.roc_auc_score(y_true == c, proba[:, c]))
-        else:
+        if not 0 < support[c] < n:
             notes.append("ROC AUC undefined: " + ("no item of this class" if support[c] == 0 else "every item is of this class"))
         rows.append({
             "index": c,
@@ -180,7 +199,7 @@ def per_class_metrics(y_true, y_pred, proba, *, classes) -> list[dict]:
             "precision": _num(precision[c]),
             "recall": _num(recall[c]),
             "f1": _num(f1[c]),
-            "roc_auc": auc,
+            "roc_auc": _num(auc[c]) if 0 < support[c] < n else None,
             "note": "; ".join(notes),
         })
     return rows
