@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.colors import LogNorm, PowerNorm
+from matplotlib import colormaps
+from matplotlib.colors import ListedColormap, LogNorm, PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -41,9 +42,9 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
     if normalize:
         support = cm.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            values = np.where(support > 0, cm / support, np.nan)
+            values = np.where(cm > 0, cm / support, np.nan)  # zero cells stay white
         norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0)
-        bar_label = "share of the true class (square-root colour scale)"
+        bar_label = "share of the true class (square-root colour scale; white = 0)"
     else:
         values = np.where(cm > 0, cm, np.nan)  # zero cells stay white
         norm = LogNorm(vmin=1, vmax=max(cm.max(), 2))
@@ -53,7 +54,9 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
     font = float(np.clip(0.5 * cell_pt, 5, 10))  # a tick label fills half its row: 8.6 pt at 102 classes
     fig = Figure(figsize=(side + 2.5, side))
     ax = fig.add_subplot()
-    cmap = "Blues"
+    # Blues without its near-white end, so a cell holding one item is visibly not empty
+    cmap = ListedColormap(colormaps["Blues"](np.linspace(0.18, 1.0, 256)))
+    cmap.set_bad("white")
     image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal")
     names = [f"{i} {_short(c)}" if k > CELL_NUMBERS_MAX else _short(c) for i, c in enumerate(classes)]
     ax.set_xticks(np.arange(k), labels=names, rotation=90, fontsize=font)
