@@ -55,8 +55,7 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
     fig = Figure(figsize=(side + 2.5, side))
     ax = fig.add_subplot()
     # Blues without its near-white end, so a cell holding one item is visibly not empty
-    cmap = ListedColormap(colormaps["Blues"](np.linspace(0.18, 1.0, 256)))
-    cmap.set_bad("white")
+    cmap = ListedColormap(colormaps["Blues"](np.linspace(0.18, 1.0, 256))).with_extremes(bad="white")
     image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal")
     names = [f"{i} {_short(c)}" if k > CELL_NUMBERS_MAX else _short(c) for i, c in enumerate(classes)]
     ax.set_xticks(np.arange(k), labels=names, rotation=90, fontsize=font)
