@@ -219,3 +219,12 @@ def test_bad_timm_names_and_options():
         create_model("timm:test_resnet", 3, drop_rate=1.5)
     with pytest.raises(TrainlabError, match="unknown model 'resnet18'; timm has it: use 'timm:resnet18'"):
         create_model("resnet18", 3)
+
+
+def test_trainlab_vit_checkpoint_loads_at_another_input_size(tmp_path):
+    source = create_model("timm:test_vit", 2, input_size=64)
+    ckpt = save_weights(source, tmp_path / "vit.safetensors")
+    target = create_model("timm:test_vit", 2, weights=str(ckpt), input_size=96)  # explicit size wins over the file's
+    assert target.data_config["input_size"] == (3, 96, 96)
+    assert target.load_report["mismatched"] == [] and target.load_report["missing"] == []
+    assert target(torch.zeros(1, 3, 96, 96)).shape == (1, 2)

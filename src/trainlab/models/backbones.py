@@ -209,6 +209,8 @@ def load_backbone_weights(model: Classifier, state: dict, meta: dict, *, path, n
     dropped: list[str] = []
     if trainlab_file:
         backbone_state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+        if backbone_state:  # e.g. a ViT checkpoint from a run at another input size: resample pos_embed
+            backbone_state = _timm_filter(model.backbone, backbone_state, path)
         head_state = {k[len("head."):]: v for k, v in state.items() if k.startswith("head.")}
         own_head = model.head.state_dict()
         if head_state and all(k in own_head and own_head[k].shape == v.shape for k, v in head_state.items()):
