@@ -97,9 +97,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    import yaml
+
     from trainlab.models.summary import summary_cli
 
-    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out)
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TrainlabError(f"--option '{item}' is not KEY=VALUE, e.g. --option mode=frozen")
+        options[key.strip()] = yaml.safe_load(value)
+    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out, options=options)
     return 0
 
 
@@ -218,11 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
-    p = verbs.add_parser("summary", help="per-layer table with the formula behind every parameter count")
-    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>) or run folder")
-    p.add_argument("--input", default=None, help="input shape HxWxC, e.g. 100x100x3 (default: the model's own)")
-    p.add_argument("--classes", type=int, default=None, help="number of classes (default: 102 for seed_cnn, or the run's)")
-    p.add_argument("--out", type=Path, default=None, help="also write the table as CSV/markdown to this folder")
+    p = verbs.add_parser(
+        "summary", help="per-layer table with the formula behind every parameter count",
+        description="Per-layer table (name, type, output shape, parameters, trainable) with the formula behind every "
+                    "count, in PyTorch's and Keras's conventions (they differ for LSTM and BatchNorm), and totals.",
+        epilog="examples: trainlab summary seed_cnn | trainlab summary sine_lstm | "
+               "trainlab summary timm:efficientnet_b0 --classes 102 | trainlab summary runs/<run>",
+    )
+    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>), run folder, or a weights .safetensors written by trainlab")
+    p.add_argument("--input", default=None, help="input shape HxWxC for images (e.g. 100x100x3), TxF for recurrent models, F for an MLP (default: the model's or run's own)")
+    p.add_argument("--classes", type=int, default=None, help="number of classes (default: the run's; 102 for seed_cnn; 1 for sine models; the pretrained head for timm)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="model option, e.g. --option mode=frozen (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="also write summary.csv, summary.md and summary.json to this folder")
     p.set_defaults(func=cmd_summary)
 
     # fairness
