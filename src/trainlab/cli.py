@@ -207,15 +207,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary
-    p = verbs.add_parser("evaluate", help="metrics, per-class table, confusion matrix and reliability diagram")
-    p.add_argument("target", type=Path, help="run folder or predictions file")
+    p = verbs.add_parser(
+        "evaluate", help="metrics, per-class table, confusion matrix and reliability diagram",
+        description="Score one predictions table: accuracy, top-5, balanced accuracy, F1, ROC AUC, log loss, ECE; "
+        "per_class.csv, top_confusions.csv, confusion matrices and a reliability diagram.",
+    )
+    p.add_argument("target", type=Path, help="run folder (reads predictions/<split>.csv) or predictions file")
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
-    p = verbs.add_parser("compare", help="compare runs: metrics table, curves, McNemar's paired test")
-    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders")
-    p.add_argument("--split", default="test")
-    p.add_argument("--names", nargs="*", default=None, help="display names for the runs (default: folder names)")
+    p = verbs.add_parser(
+        "compare", help="compare runs: metrics table, curves, McNemar's paired test",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders (or predictions files)")
+    p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
+    p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
     p = verbs.add_parser(
