@@ -1,0 +1,437 @@
+"""One function per part of the page: what a run, a comparison, an audit or a sine folder shows.
+
+Each takes what :mod:`trainlab.report.collect` read and returns a :class:`~trainlab.report.blocks.Section`.
+A part whose files are missing says so ("not run") instead of disappearing without a word.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from trainlab.report import blocks as B
+from trainlab.report.blocks import Ids, Section, fmt, fmt_p, fmt_pct, fmt_seconds
+from trainlab.report.markdown import to_html
+
+METRICS = (
+    ("accuracy", "Accuracy", "share of items with y_pred = y_true"),
+    ("balanced_accuracy", "Balanced accuracy", "mean recall over the classes present in y_true"),
+    ("f1_macro", "F1 macro", "unweighted mean of per-class F1"),
+    ("f1_weighted", "F1 weighted", "per-class F1 weighted by support"),
+    ("top5_accuracy", "Top-5 accuracy", "share whose true class is among the 5 most probable"),
+    ("roc_auc", "ROC AUC", "from probabilities; one-vs-rest macro for more than two classes"),
+    ("log_loss", "Log loss", "−mean log p(true class); lower is better"),
+    ("ece", "ECE", "expected calibration error, 15 equal-width confidence bins; lower is better"),
+)
+HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+
+
+def _metric_attrs(run: str, key: str, value: Any) -> dict[str, str]:
+    return {"data-run": run, "data-metric": key, "data-value": B.data_value(value)}
+
+
+# ---- overview ----------------------------------------------------------------------------------
+def overview(ids: Ids, runs: list, *, intro: str | None, notes: list[str]) -> Section:
+    sec = Section(ids.make("overview"), "Overview")
+    if intro:
+        sec.add(B.html(to_html(intro)))
+    if notes:
+        sec.add(B.notes(notes))
+    if runs:
+        rows = []
+        for run in runs:
+            rj, m = run.run_json or {}, run.metrics or {}
+            rows.append({
+                "run": run.name, "model": rj.get("model"), "target": rj.get("target"),
+                "classes": rj.get("num_classes") or m.get("n_classes"), "test items": m.get("n"),
+                "epochs": rj.get("epochs_done"), "accuracy": m.get("accuracy"),
+                "balanced_accuracy": m.get("balanced_accuracy"), "f1_macro": m.get("f1_macro"),
+                "train time": (rj.get("timings") or {}).get("train_s"),
+            })
+        frame = pd.DataFrame(rows)
+        table = B.frame_table(
+            frame, labels={"balanced_accuracy": "balanced acc.", "f1_macro": "F1 macro", "train time": "training time"},
+            formats={"train time": fmt_seconds},
+            cell_attrs=lambda c, v, r: _metric_attrs(r["run"], c, v) if c in ("accuracy", "balanced_accuracy", "f1_macro") else {},
+            caption="Every run in this report (test split).", row_headers=True, scroll=False,
+        )
+        sec.add(B.table(table))
+    return sec
+
+
+# ---- one run -----------------------------------------------------------------------------------
+def run_section(ids: Ids, run) -> Section:
+    rj = run.run_json or {}
+    sec = Section(ids.make("run", run.name), f"Run: {run.name}", attrs={"data-run-section": run.name})
+    line = _run_line(run, rj)
+    if line:
+        sec.add(B.p(line, "lead"))
+    sec.add(B.p(f"Folder: {run.path}", "small"))
+    if rj.get("status") and rj.get("status") not in ("finished", "completed", "done", "early_stopped", "early-stopped"):
+        sec.add(B.p(f"Status in run.json: {rj.get('status')}" + (f" ({rj['error']})" if rj.get("error") else ""), "warning"))
+    sec.children = [
+        _dataset(ids, run, rj),
+        _config(ids, run, rj),
+        _training(ids, run, rj),
+        _metrics(ids, run),
+        _errors(ids, run),
+        _audits(ids, run),
+        _model(ids, run, rj),
+    ]
+    if run.notes:
+        sec.add(B.p("Some files of this run could not be used:", "small"), B.notes(run.notes))
+    return sec
+
+
+def _run_line(run, rj: dict) -> str | None:
+    parts = []
+    if rj.get("model"):
+        parts.append(f"Model {rj['model']}")
+    if rj.get("target"):
+        parts.append(f"classifying '{rj['target']}'")
+    n = rj.get("num_classes") or (run.metrics or {}).get("n_classes")
+    if n:
+        parts.append(f"{n:,} classes")
+    if rj.get("epochs_done") is not None:
+        parts.append(f"{rj['epochs_done']} of {rj.get('epochs', '?')} epochs")
+    if rj.get("device"):
+        parts.append(f"on {rj['device']}" + (f" ({rj['device_name']})" if rj.get("device_name") else ""))
+    return ", ".join(parts) + "." if parts else None
+
+
+def _dataset(ids: Ids, run, rj: dict) -> Section:
+    sec = Section(ids.make(run.name, "dataset"), "Dataset")
+    source = rj.get("dataset") if isinstance(rj.get("dataset"), dict) else {}
+    sizes = rj.get("split_sizes") or {}
+    facts = [
+        ("format", source.get("format")),
+        ("root", str(source["root"]) if source.get("root") else None),
+        ("layout", source.get("layout") if isinstance(source.get("layout"), str) else None),
+        ("target", rj.get("target")),
+        ("classes", rj.get("num_classes")),
+        ("images", " · ".join(f"{k} {fmt(v)}" for k, v in sizes.items()) if sizes else None),
+        ("image size", "×".join(str(v) for v in rj["image_size"]) + (f" ({rj['resize']})" if rj.get("resize") else "")
+         if rj.get("image_size") else None),
+    ]
+    shown = False
+    facts_block = B.kv(facts)
+    if facts_block:
+        sec.add(facts_block)
+        shown = True
+    if run.data_summary:
+        sec.add(*data_summary_blocks(run.data_summary, run.name))
+        shown = True
+    if run.data_images:
+        sec.add(B.figures(run.data_images))
+        shown = True
+    if not run.data_summary and not run.data_images:
+        sec.add(B.missing("no dataset summary in this run (data/summary.json and the class-distribution plot, "
+                          "which 'trainlab train' writes)." if shown else
+                          "no dataset summary and no run.json in this run."))
+    return sec
+
+
+def data_summary_blocks(summary: dict, run: str) -> list[dict]:
+    """The dataset summary (``data/summary.json``): counts per split and class, imbalance, attributes."""
+    out: list[dict] = []
+    scalars = [(k.replace("_", " "), v) for k, v in summary.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    block = B.kv(scalars)
+    if block:
+        out.append(block)
+    for key, value in summary.items():
+        frame = _as_frame(value)
+        if frame is not None and len(frame):
+            out.append(B.details(key.replace("_", " ").capitalize(), [B.table(B.frame_table(frame))], open=len(frame) <= 12))
+    return out
+
+
+def _as_frame(value: Any) -> pd.DataFrame | None:
+    """A list of flat dicts, or a dict of flat dicts / scalars, as a table; anything else: None."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if all(all(not isinstance(x, (dict, list)) for x in v.values()) for v in value):
+            return pd.DataFrame(value)
+    if isinstance(value, dict) and value:
+        if all(isinstance(v, dict) and all(not isinstance(x, (dict, list)) for x in v.values()) for v in value.values()):
+            frame = pd.DataFrame.from_dict(value, orient="index")
+            frame.insert(0, "", [str(k) for k in frame.index])
+            return frame.reset_index(drop=True)
+    return None
+
+
+def _config(ids: Ids, run, rj: dict) -> Section:
+    sec = Section(ids.make(run.name, "config"), "Configuration")
+    timings = rj.get("timings") or {}
+    facts = B.kv([
+        ("model", rj.get("model")),
+        ("parameters", rj.get("parameters")),
+        ("trainable parameters", rj.get("trainable_parameters")),
+        ("device", (rj.get("device") or "") + (f" ({rj['device_name']})" if rj.get("device_name") else "") or None),
+        ("processes", rj.get("world_size")),
+        ("mixed precision", rj.get("amp")),
+        ("status", rj.get("status")),
+        ("cache build", fmt_seconds(timings["cache_s"]) if "cache_s" in timings else None),
+        ("training", fmt_seconds(timings["train_s"]) if "train_s" in timings else None),
+        ("predictions", fmt_seconds(timings["predict_s"]) if "predict_s" in timings else None),
+        ("total", fmt_seconds(timings["total_s"]) if "total_s" in timings else None),
+        ("trainlab", rj.get("trainlab_version")),
+        ("torch", rj.get("torch_version")),
+        ("started", rj.get("created")),
+        ("finished", rj.get("finished")),
+    ])
+    if facts:
+        sec.add(facts)
+    if run.config_text:
+        sec.add(B.details("config.yaml: the resolved recipe (trainlab train <this file> redoes the run)",
+                          [B.pre(run.config_text.rstrip())], open=True))
+    elif not facts:
+        sec.add(B.missing("no config.yaml and no run.json in this run."))
+    else:
+        sec.add(B.missing("no config.yaml in this run."))
+    return sec
+
+
+def _training(ids: Ids, run, rj: dict) -> Section:
+    sec = Section(ids.make(run.name, "training"), "Training")
+    h = run.history
+    if h is None and run.curves is None:
+        return sec.add(B.missing("no training history (history.csv) in this run."))
+    if h is not None:
+        items = [{"label": "epochs", "text": fmt(int(h["epoch"].max()))}]
+        if "val_acc" in h and h["val_acc"].notna().any():
+            best = h["val_acc"].idxmax()
+            items.append({"label": "best val accuracy", "text": fmt(float(h["val_acc"][best])),
+                          "sub": f"epoch {int(h['epoch'][best])}",
+                          "attrs": {"data-run": run.name, "data-history": "best_val_acc", "data-value": B.data_value(float(h['val_acc'][best]))}})
+        if "images_per_s" in h and h["images_per_s"].notna().any():
+            items.append({"label": "training speed", "text": f"{fmt(float(h['images_per_s'].median()), 0)} img/s",
+                          "sub": "median over epochs"})
+        if "time_s" in h and h["time_s"].notna().any():
+            items.append({"label": "epoch time", "text": fmt_seconds(float(h["time_s"].median())), "sub": "median"})
+        sec.add(B.stats(items))
+    sec.add(B.figures([run.curves]))
+    if h is not None:
+        labels = {"train_loss": "train loss", "train_acc": "train acc.", "val_loss": "val loss", "val_acc": "val acc.",
+                  "time_s": "time", "images_per_s": "images/s"}
+        formats = {"lr": lambda v: "n/a" if B.is_missing(v) else f"{float(v):.2e}", "time_s": fmt_seconds,
+                   "images_per_s": lambda v: fmt(B.plain(v), 0)}
+        table = B.frame_table(h, labels=labels, formats=formats, digits=4)
+        sec.add(B.details(f"history.csv ({len(h)} epochs)", [B.table(table)], open=len(h) <= 12))
+    return sec
+
+
+def _metrics(ids: Ids, run) -> Section:
+    sec = Section(ids.make(run.name, "metrics"), "Test metrics")
+    m = run.metrics
+    if m is None:
+        return sec.add(B.missing("no test metrics: the run has no metrics.json and no test predictions to evaluate."))
+    undefined = m.get("undefined") or {}
+    sec.add(B.p(f"{m.get('split', 'test')} split: {fmt(m.get('n'))} items, {fmt(m.get('n_classes'))} classes.", "small"))
+    if run.metrics_note:
+        sec.add(B.p(run.metrics_note, "small"))
+    cards = []
+    for key, label, _ in METRICS:
+        if key in HEADLINE and key in m:
+            cards.append({"label": label, "text": fmt(m[key]), "title": undefined.get(key),
+                          "attrs": _metric_attrs(run.name, key, m[key])})
+    sec.add(B.stats(cards))
+    rows = []
+    for key, label, definition in METRICS:
+        if key not in m:
+            continue
+        value = m[key]
+        text = fmt(value, 4)
+        note = undefined.get(key) or (m.get("roc_auc_average") if key == "roc_auc" else None) or definition
+        rows.append(B.Row([B.Cell(label), B.Cell(text, True, undefined.get(key), _metric_attrs(run.name, key, value)),
+                           B.Cell(note)]))
+    sec.add(B.table(B.Table([B.Column("metric"), B.Column("value", True), B.Column("definition")], rows, row_headers=True)))
+    if m.get("y_pred_differs_from_argmax"):
+        sec.add(B.p(f"y_pred is not the most probable class on {fmt(m['y_pred_differs_from_argmax'])} items "
+                    "(e.g. after threshold mitigation); label metrics use y_pred, score metrics the probabilities.", "small"))
+    return sec
+
+
+def _errors(ids: Ids, run) -> Section:
+    sec = Section(ids.make(run.name, "errors"), "Confusion matrix and per-class results")
+    if run.metrics is None:
+        return sec.add(B.missing("no evaluation in this run."))
+    if run.eval_images:
+        matrices = [im for im in run.eval_images if "confusion" in im.path.name]
+        others = [im for im in run.eval_images if "confusion" not in im.path.name]
+        k = int(run.metrics.get("n_classes") or 0)
+        if matrices and k > 25:
+            sec.add(B.p(f"At {k} classes the matrices are shown at full resolution: scroll inside each box to pan. "
+                        "The table of top confusions below lists the most frequent errors.", "small"))
+            sec.add(B.figures(matrices, pan=True))
+        elif matrices:
+            sec.add(B.figures(matrices))
+        if others:
+            sec.add(B.figures(others))
+    if run.top_confusions is not None and len(run.top_confusions):
+        tc = run.top_confusions
+        table = B.frame_table(
+            tc, labels={"true": "true class", "predicted": "predicted as", "share_of_true": "share of true class",
+                        "share_of_errors": "share of all errors"},
+            formats={"share_of_true": fmt_pct, "share_of_errors": fmt_pct},
+            caption=f"The {len(tc)} most frequent confusions (true → predicted).", scroll_rows=12,
+        )
+        sec.add(B.table(table))
+    elif run.top_confusions is not None:
+        sec.add(B.p("No confusions: every test item is classified correctly.", "small"))
+    if run.per_class is not None and len(run.per_class):
+        pc = run.per_class
+        table = B.frame_table(
+            pc, labels={"index": "#", "roc_auc": "ROC AUC", "f1": "F1"},
+            formats={"index": lambda v: str(B.plain(v))},
+            caption=f"Per class ({len(pc)} classes); precision, recall and F1 from y_pred, ROC AUC one-vs-rest from the probabilities.",
+            cell_attrs=lambda c, v, r: {"data-class": str(r.get("class", "")), "data-metric": c,
+                                        "data-value": B.data_value(v)} if c in ("precision", "recall", "f1") else {},
+            scroll_rows=15,
+        )
+        table.id = f"{ids.make(run.name, 'per-class')}"
+        sec.add(B.table(table))
+    if len(sec.blocks) == 0:
+        sec.add(B.missing("no confusion matrix or per-class table in this run."))
+    return sec
+
+
+def _model(ids: Ids, run, rj: dict) -> Section:
+    sec = Section(ids.make(run.name, "model"), "Model")
+    s = run.model_summary
+    if s is None:
+        return sec.add(B.missing(f"no model summary: {run.model_summary_note or 'not available'}."))
+    sec.add(B.p(f"{s.model_name}; input {s.input_text()}.", "small"))
+    items = [{"label": "parameters", "text": fmt(s.total), "sub": "PyTorch's count",
+              "attrs": {"data-run": run.name, "data-model": "total", "data-value": str(s.total)}},
+             {"label": "trainable", "text": fmt(s.trainable), "sub": "as built from run.json"}]
+    if s.total_keras != s.total:
+        items.append({"label": "Keras convention", "text": fmt(s.total_keras), "sub": "e.g. BatchNorm statistics counted"})
+    sec.add(B.stats(items))
+    rows = s.rows.copy()
+    rows["formula"] = [f if fk == f else f"{f}   [Keras: {fk}]" for f, fk in zip(rows["formula"], rows["formula_keras"])]
+    table = B.frame_table(
+        rows, columns=["name", "type", "output_shape", "params", "trainable", "params_keras", "formula"],
+        labels={"output_shape": "output shape", "params_keras": "Keras"}, scroll_rows=14,
+    )
+    sec.add(B.details(f"Per-layer table ({len(rows)} layers) with the formula behind each count", [B.table(table)],
+                      open=len(rows) <= 20))
+    sec.add(B.notes(s.notes))
+    return sec
+
+
+# ---- fairness ----------------------------------------------------------------------------------
+def _audits(ids: Ids, run) -> Section:
+    sec = Section(ids.make(run.name, "fairness"), "Fairness audit")
+    if not run.audits:
+        sec.add(B.missing("no fairness audit of this run (trainlab audit <run> --by <attribute> writes <run>/audit/)."))
+    for audit in run.audits:
+        sec.add(*audit_blocks(audit, run.name, several=len(run.audits) > 1))
+    for mitigation in run.mitigations:
+        sec.children.append(mitigation_section(ids, run.name, mitigation))
+    return sec
+
+
+def audit_blocks(audit, run: str, *, several: bool = False) -> list[dict]:
+    out: list[dict] = []
+    if several:
+        out.append(B.p(f"From {audit.path.name}/", "small"))
+    if audit.summary_md:
+        out.append(B.html(to_html(audit.summary_md, heading_offset=3)))
+    for name, frame in audit.tables.items():
+        out.append(B.table(B.frame_table(frame, caption=name, digits=3)))
+    if audit.images:
+        out.append(B.figures(audit.images))
+    if not out:
+        out.append(B.missing(f"{audit.path} holds no audit results."))
+    return out
+
+
+def mitigation_section(ids: Ids, run: str, mitigation) -> Section:
+    sec = Section(ids.make(run, mitigation.name), f"Mitigation: {mitigation.name}")
+    if mitigation.summary_md:
+        sec.add(B.html(to_html(mitigation.summary_md, heading_offset=4)))
+    for name, frame in mitigation.tables.items():
+        sec.add(B.table(B.frame_table(frame, caption=name)))
+    sec.add(B.figures(mitigation.images))
+    if mitigation.audit is not None:
+        sec.add(B.p("Audit of the mitigated predictions:", "small"), *audit_blocks(mitigation.audit, run))
+    if not sec.blocks:
+        sec.add(B.missing(f"{mitigation.path} holds no results."))
+    return sec
+
+
+def audit_only_section(ids: Ids, item) -> Section:
+    sec = Section(ids.make("audit", item.name), f"Fairness audit: {item.name}")
+    sec.add(*audit_blocks(item.audit, item.name))
+    if item.notes:
+        sec.add(B.notes(item.notes))
+    return sec
+
+
+# ---- comparison --------------------------------------------------------------------------------
+def compare_section(ids: Ids, cmp) -> Section:
+    title = "Comparison" if cmp.internal else f"Comparison: {cmp.name}"
+    sec = Section(ids.make("compare", cmp.name), title)
+    data = cmp.data
+    if data is None:
+        return sec.add(B.missing(f"{cmp.path}: compare.json could not be read."))
+    names = [r["name"] for r in data.get("runs", [])]
+    if cmp.internal:
+        sec.add(B.p(f"The report ran trainlab compare on {', '.join(names)}: the same {fmt(data.get('n_items'))} "
+                    f"{data.get('split', 'test')} items, paired by id.", "small"))
+    else:
+        sec.add(B.p(f"From {cmp.path}: {fmt(data.get('n_items'))} {data.get('split', 'test')} items, paired by id.", "small"))
+    rows = []
+    for entry in data.get("runs", []):
+        rows.append({"run": entry["name"], **{k: (entry.get("metrics") or {}).get(k) for k, _, _ in METRICS},
+                     "best_val_acc": entry.get("best_val_acc"), "best_epoch": entry.get("best_epoch"), "epochs": entry.get("epochs")})
+    if rows:
+        frame = pd.DataFrame(rows)
+        frame["best_epoch"] = frame["best_epoch"].astype("Float64")
+        frame["epochs"] = frame["epochs"].astype("Float64")
+        labels = {k: lab for k, lab, _ in METRICS} | {"best_val_acc": "best val acc.", "best_epoch": "best epoch"}
+        sec.add(B.table(B.frame_table(
+            frame, labels=labels, row_headers=True, scroll=False,
+            cell_attrs=lambda c, v, r: {"data-compare-run": r["run"], "data-metric": c, "data-value": B.data_value(v)}
+            if c in {k for k, _, _ in METRICS} else {},
+            caption="Test metrics side by side; best validation accuracy and its epoch from history.csv.",
+        )))
+    sec.add(B.figures(cmp.images))
+    pairs = data.get("mcnemar") or []
+    if pairs:
+        sec.add(B.p("McNemar's exact test on the items paired by id: 'a only' counts the items run a gets right and "
+                    "run b gets wrong, 'b only' the reverse; the p-value is the two-sided exact binomial test on those "
+                    f"two counts. {str(data.get('correction', '')).capitalize()}. Verdicts at alpha = {data.get('alpha', 0.05)}."))
+        frame = pd.DataFrame(pairs)
+        cols = ["a", "b", "accuracy_a", "accuracy_b", "a_only", "b_only", "both_right", "both_wrong", "p_value", "p_holm", "verdict"]
+        sec.add(B.table(B.frame_table(
+            frame, columns=cols,
+            labels={"accuracy_a": "acc. a", "accuracy_b": "acc. b", "a_only": "a only", "b_only": "b only",
+                    "both_right": "both right", "both_wrong": "both wrong", "p_value": "p", "p_holm": "p (Holm)"},
+            formats={"p_value": fmt_p, "p_holm": fmt_p},
+            cell_attrs=lambda c, v, r: {"data-mcnemar": f"{r['a']}|{r['b']}", "data-key": c, "data-value": B.data_value(v)}
+            if c in ("p_value", "p_holm", "a_only", "b_only") else {},
+        )))
+        for pair in pairs:
+            cls = "finding" if "beats" in str(pair.get("verdict", "")) else "small"
+            sec.add(B.p(f"{pair['a']} vs {pair['b']}: {pair.get('verdict')} (p = {fmt_p(pair.get('p_holm', pair.get('p_value')))}, "
+                        f"{fmt(pair.get('a_only'))} items only {pair['a']} gets right, {fmt(pair.get('b_only'))} only {pair['b']}).", cls))
+    if cmp.notes:
+        sec.add(B.notes(cmp.notes))
+    return sec
+
+
+# ---- function fitting --------------------------------------------------------------------------
+def sine_section(ids: Ids, item) -> Section:
+    data = item.data or {}
+    title = "Function fitting: " + (f"y = {data['function']}" if data.get("function") else item.name)
+    sec = Section(ids.make("sine", item.name), title)
+    if not data:
+        sec.add(B.missing(f"{item.path}: results.json could not be read."))
+    for md in sorted(item.path.glob("*.md")):
+        text = md.read_text(encoding="utf-8", errors="replace")
+        sec.add(B.html(to_html(text, heading_offset=2)))
+    sec.add(B.figures(item.images))
+    if item.notes:
+        sec.add(B.notes(item.notes))
+    return sec
