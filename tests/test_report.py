@@ -319,3 +319,38 @@ def test_number_formatting(value, text):
 
 def test_p_value_formatting():
     assert fmt_p(0.125) == "0.1250" and fmt_p(3e-7) == "3.0e-07" and fmt_p(None) == "n/a"
+
+
+def _sine_folder(root: Path) -> Path:
+    """A sine folder as `trainlab sine` writes it: results.json (its documented keys), tables, figures."""
+    folder = root / "sine"
+    folder.mkdir()
+    run = lambda mse: {"seed": 0, "test_mse": mse, "test_max_abs_error": 0.05, "train_mse": mse * 0.9,  # noqa: E731
+                       "extrapolation_mse": 0.7, "wall_s": 9.5}
+    models = {kind: {"label": label, "coursework": kind != "mlp_cosine", "architecture": arch,
+                     "params": {"pytorch": pt, "keras": ks}, "recipe": {"epochs": 40},
+                     "runs": [run(mse)], "summary": {"test_mse": {"mean": mse, "std": None, "n": 1}}}
+              for kind, label, arch, pt, ks, mse in (("mlp", "MLP", "Dense", 609, 609, 4.2e-4),
+                                                     ("lstm", "LSTM", "LSTM", 7649, 7457, 3.1e-5),
+                                                     ("mlp_cosine", "MLP, cosine lr", "as MLP <with cosine>", 609, 609, 1e-5))}
+    results = {"experiment": "trainlab.sine", "function": "np.sin(x)", "domain": [-3.14159, 3.14159],
+               "data": {"train_points": 1000, "test_points": 1998}, "seeds": [0], "target_mse": 1e-3,
+               "all_below_target": True, "models": models, "windows": None, "notes": ["a note"],
+               "timings_s": {"total": 31.0}, "reduced": "Reduced for the demo: 40 epochs, 1 seed."}
+    (folder / "results.json").write_text(json.dumps(results))
+    pd.DataFrame({"model": ["mlp"], "epoch": [1], "train_loss": [0.1]}).to_csv(folder / "history.csv", index=False)
+    _png(folder / "fits.png")
+    _png(folder / "loss_curves.png")
+    return folder
+
+
+def test_sine_folder(tmp_path):
+    folder = _sine_folder(tmp_path)
+    text = build_report([folder], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    page = Page(text)
+    cells = {e["attrs"]["data-sine-model"]: float(e["attrs"]["data-value"]) for e in page.with_attr("data-key", "test_mse")}
+    assert cells == {"mlp": 4.2e-4, "lstm": 3.1e-5, "mlp_cosine": 1e-5}
+    assert "7,649 / 7,457" in text and "Reduced for the demo: 40 epochs, 1 seed." in text
+    assert "as MLP &lt;with cosine&gt;" in text  # the footnote for the model outside the coursework, escaped
+    assert "Run:" not in text  # a sine folder is not taken for a run although it has a history.csv
+    assert len([t for t, _ in page.tags if t == "img"]) == 2

@@ -218,7 +218,9 @@ def figures(images: list[Image | None], *, pan: bool = False) -> dict | None:
         Figure(f"data:{im.mime};base64,{base64.b64encode(im.data).decode('ascii')}", im.caption, im.width, im.height)
         for im in images if im is not None
     ]
-    return {"type": "figures", "images": embedded, "pan": pan} if embedded else None
+    # side by side only when every figure is small enough to stay legible at half the page width
+    grid = len(embedded) > 1 and not pan and all((f.width or 0) <= 1000 for f in embedded)
+    return {"type": "figures", "images": embedded, "pan": pan, "grid": grid} if embedded else None
 
 
 # ---- tables from frames ------------------------------------------------------------------------

@@ -65,10 +65,10 @@ def kind_of(path: Path) -> str:
                             "folder (from 'trainlab compare'), an audit folder or a sine folder (from 'trainlab sine')")
     if (path / "compare.json").is_file():
         return "compare"
+    if (path / "results.json").is_file() and not (path / "run.json").is_file():
+        return "sine"  # before the run markers: a sine folder has a history.csv too
     if any((path / m).exists() for m in RUN_MARKERS):
         return "run"
-    if (path / "results.json").is_file():
-        return "sine"
     if (path / "audit.json").is_file():
         return "audit"
     raise TrainlabError(

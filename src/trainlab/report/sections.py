@@ -423,15 +423,116 @@ def compare_section(ids: Ids, cmp) -> Section:
 
 # ---- function fitting --------------------------------------------------------------------------
 def sine_section(ids: Ids, item) -> Section:
+    """``trainlab sine`` results: the models table (first seed, then mean ± std over seeds), the windowed task, figures."""
     data = item.data or {}
     title = "Function fitting: " + (f"y = {data['function']}" if data.get("function") else item.name)
-    sec = Section(ids.make("sine", item.name), title)
+    sec = Section(ids.make("sine", item.name), title, attrs={"data-sine": item.name})
     if not data:
-        sec.add(B.missing(f"{item.path}: results.json could not be read."))
-    for md in sorted(item.path.glob("*.md")):
-        text = md.read_text(encoding="utf-8", errors="replace")
-        sec.add(B.html(to_html(text, heading_offset=2)))
-    sec.add(B.figures(item.images))
+        return sec.add(B.missing(f"{item.path}: results.json could not be read."))
+    domain = data.get("domain") or []
+    seeds = data.get("seeds") or []
+    facts = [
+        ("function", data.get("function")),
+        ("training interval", f"[{domain[0]:.4g}, {domain[1]:.4g}]" if len(domain) == 2 else None),
+        ("training points", (data.get("data") or {}).get("train_points")),
+        ("test points", (data.get("data") or {}).get("test_points")),
+        ("seeds", f"{len(seeds)} ({seeds[0]}..{seeds[-1]})" if seeds else None),
+        ("epochs", _sine_epochs(data)),
+        ("wall time", fmt_seconds((data.get("timings_s") or {}).get("total"))),
+    ]
+    sec.add(B.kv(facts))
+    if data.get("reduced"):
+        sec.add(B.p(str(data["reduced"]), "warning"))
+    elif data.get("quick"):
+        sec.add(B.p("A quick run (fewer epochs and seeds than the coursework): too short to judge the target.", "warning"))
+    models = data.get("models")
+    structured = isinstance(models, dict) and models and all(isinstance(m, dict) and m.get("runs") for m in models.values())
+    if structured:
+        sec.add(B.table(_sine_table(models, data, item.name)))
+        target = data.get("target_mse")
+        if target is not None and "all_below_target" in data and not data.get("quick") and not data.get("reduced"):
+            ok = data["all_below_target"]
+            sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {target:g} for every coursework model and seed.",
+                        "finding" if ok else "warning"))
+    else:
+        for md in sorted(item.path.glob("results*.md")):
+            sec.add(B.html(to_html(md.read_text(encoding="utf-8", errors="replace"), heading_offset=2)))
+    sec.add(B.figures(item.images[:2]))
+    windows = data.get("windows")
+    if isinstance(windows, dict) and isinstance(windows.get("models"), dict):
+        sub = Section(ids.make("sine", item.name, "windows"), "Next-value prediction from a window of past values")
+        sub.add(B.p(f"{windows.get('series', '')}; {windows.get('split_description', '')}. "
+                    f"{windows.get('inputs', '')}.".strip(" ;."), "small"))
+        sub.add(B.table(_windows_table(windows, item.name)))
+        sub.add(B.figures(item.images[2:]))
+        sec.children.append(sub)
+    elif len(item.images) > 2:
+        sec.add(B.figures(item.images[2:]))
+    if data.get("notes"):
+        sec.add(B.details("Notes on the method", [B.notes([str(n) for n in data["notes"]])]))
     if item.notes:
         sec.add(B.notes(item.notes))
     return sec
+
+
+def _sine_epochs(data: dict) -> str | None:
+    epochs = sorted({(m.get("recipe") or {}).get("epochs") for m in (data.get("models") or {}).values()
+                     if isinstance(m, dict)} - {None})
+    return ", ".join(str(e) for e in epochs) or None
+
+
+def _pm(summary: dict | None, digits_fmt=lambda v: f"{v:.2e}") -> str:
+    if not summary or summary.get("mean") is None:
+        return "n/a"
+    text = digits_fmt(summary["mean"])
+    return text if summary.get("std") is None else f"{text} ± {digits_fmt(summary['std'])}"
+
+
+def _sine_table(models: dict, data: dict, name: str) -> B.Table:
+    domain = data.get("domain") or [None, None]
+    n = len(data.get("seeds") or [])
+    sci = lambda v: "n/a" if B.is_missing(v) else f"{float(v):.2e}"  # noqa: E731 - MSEs span decades
+    cols = [B.Column("model"), B.Column("params PyTorch / Keras", True), B.Column("test MSE", True, "first seed"),
+            B.Column("max |error|", True, "first seed, on the test grid"), B.Column("train MSE", True, "in-sample, first seed"),
+            B.Column("MSE outside", True, "extrapolation, first seed"), B.Column("time", True, "wall time, first seed"),
+            B.Column(f"test MSE over {n} seeds", True, "mean ± sample std")]
+    rows, extra = [], []
+    for kind, m in models.items():
+        r0 = m["runs"][0]
+        params = m.get("params") or {}
+        label = m.get("label", kind)
+        if not m.get("coursework", True):
+            label += " *"
+            extra.append(f"{m.get('label', kind)}: {m.get('architecture', 'not in the coursework')}")
+        attrs = lambda key: {"data-sine-model": kind, "data-key": key, "data-value": B.data_value(r0.get(key))}  # noqa: E731
+        rows.append(B.Row([
+            B.Cell(label),
+            B.Cell(f"{fmt(params.get('pytorch'))} / {fmt(params.get('keras'))}", True),
+            B.Cell(sci(r0.get("test_mse")), True, None, attrs("test_mse")),
+            B.Cell(fmt(r0.get("test_max_abs_error")), True),
+            B.Cell(sci(r0.get("train_mse")), True),
+            B.Cell(fmt(r0.get("extrapolation_mse")), True),
+            B.Cell(fmt_seconds(r0.get("wall_s")), True),
+            B.Cell(_pm((m.get("summary") or {}).get("test_mse")), True),
+        ]))
+    outside = f"outside [{domain[0]:.3g}, {domain[1]:.3g}]" if None not in domain else "outside the training interval"
+    note = "* not in the coursework: " + "; ".join(extra) if extra else None
+    return B.Table(cols, rows, row_headers=True, note=note,
+                   caption=f"First seed's figures, then the mean over seeds. Test MSE on points between the training "
+                           f"points; train MSE on the training points (the coursework's figure); MSE outside: {outside}.")
+
+
+def _windows_table(windows: dict, name: str) -> B.Table:
+    ks = [str(k) for k in windows.get("ks", [])]
+    cols = [B.Column("model")] + [B.Column(f"k = {k}", True) for k in ks]
+    rows = []
+    for kind, per_k in windows["models"].items():
+        rows.append(B.Row([B.Cell(kind.upper() if len(kind) <= 4 else kind)] +
+                          [B.Cell(_pm((per_k.get(k) or {}).get("test_mse")), True) for k in ks]))
+    base = windows.get("baselines") or {}
+    if isinstance(base.get("linear_ar"), dict):
+        rows.append(B.Row([B.Cell("linear AR(k), least squares")] +
+                          [B.Cell(f"{base['linear_ar'].get(k):.2e}" if base["linear_ar"].get(k) is not None else "n/a", True) for k in ks]))
+    if base.get("persistence") is not None:
+        rows.append(B.Row([B.Cell("persistence s[t−1]")] + [B.Cell(f"{base['persistence']:.2e}", True) for _ in ks]))
+    return B.Table(cols, rows, row_headers=True, caption=f"Test MSE (mean ± std over seeds), {windows.get('epochs', '?')} epochs.")
