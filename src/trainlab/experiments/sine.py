@@ -214,6 +214,15 @@ def fit_metrics(grids: dict[str, np.ndarray], pred: dict[str, np.ndarray], domai
     }
 
 
+def _constant_baseline(grids: dict[str, np.ndarray], domain: tuple[float, float]) -> float | None:
+    """mean (mean(y_train) - y)^2 outside the domain: what predicting a constant scores there."""
+    a, b = domain
+    outside = ((grids["x_wide"] < a) | (grids["x_wide"] > b)) & np.isfinite(grids["y_wide"])
+    if not outside.any():
+        return None
+    return float(np.mean((grids["y_wide"][outside] - grids["y_train"].mean()) ** 2))
+
+
 def _run_jobs(jobs: list[Job], workers: int, desc: str) -> list[dict]:
     bar = progress(total=len(jobs), desc=desc, unit="model")
     try:
@@ -313,6 +322,7 @@ def run_experiment(
             "extrapolation_points": int(problem.n_wide),
             "extrapolation_outside_points": int(np.sum(((grids["x_wide"] < problem.domain[0]) | (grids["x_wide"] > problem.domain[1]))
                                                         & np.isfinite(grids["y_wide"]))),
+            "extrapolation_constant_mse": _constant_baseline(grids, problem.domain),
             "standardize": standardize,
         },
         "seeds": seed_list,
@@ -460,7 +470,10 @@ def results_markdown(results: dict) -> str:
     title = (f"y = {results['function']} on [{a:.4g}, {b:.4g}]: seed {results['seeds'][0]} figures, then mean ± std "
              f"(sample std) over seeds {results['seeds'][0]}..{results['seeds'][-1]}; test grid of "
              f"{results['data']['test_points']:,} points between the training points\n\n")
-    return title + head + "\n".join(lines) + "\n"
+    base = results["data"].get("extrapolation_constant_mse")
+    foot = "" if base is None else (f"\nOutside [{a:.3g}, {b:.3g}] (extrapolation to {results['data']['extrapolation_domain'][0]:.3g}.."
+                                    f"{results['data']['extrapolation_domain'][1]:.3g}), predicting the training mean scores MSE {base:.3g}.\n")
+    return title + head + "\n".join(lines) + "\n" + foot
 
 
 def windows_markdown(results: dict) -> str:
@@ -547,6 +560,8 @@ def run_and_report(*, out: Path, fn: str, domain: tuple[float, float], epochs=No
     from trainlab.utils.device import pick_device
 
     dev = str(pick_device(device))
+    if Path(out).exists() and not Path(out).is_dir():
+        raise TrainlabError(f"--out {out} is a file; give a folder (it is created if missing)")
     if threads < 1 or workers < 1:
         raise TrainlabError(f"--threads and --jobs must be at least 1, got {threads} and {workers}")
     epochs = _resolve(epochs, quick, "epochs", 100)

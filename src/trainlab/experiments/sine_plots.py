@@ -58,11 +58,12 @@ def fits_figure(arrays: dict, results: dict) -> Figure:
         pad = 0.5 * (hi - lo) + 1e-9
         ax.set_ylim(lo - pad, hi + pad)  # a model running off to ±100 must not flatten the picture
     ax.set_xlim(*results["data"]["extrapolation_domain"])
-    if fn.replace(" ", "") in ("np.sin(x)", "numpy.sin(x)"):
-        ax.set_title(f"Extrapolation: trained on [{a:.3g}, {b:.3g}] only; none of the models has learnt periodicity "
-                     "(a ReLU MLP goes linear, a tanh RNN goes flat)")
-    else:
-        ax.set_title(f"Extrapolation beyond the training interval [{a:.3g}, {b:.3g}] (shaded)")
+    base = results["data"].get("extrapolation_constant_mse")
+    base_text = "" if base is None else f"; predicting the training mean there scores MSE {base:.3g}"
+    periodic = fn.replace(" ", "") in ("np.sin(x)", "numpy.sin(x)")
+    ax.set_title(f"Extrapolation: trained on [{a:.3g}, {b:.3g}] (shaded) only; beyond it each model continues its trend at "
+                 f"the edge{', none has learnt periodicity' if periodic else ''}\n(MSE outside the interval in the legend"
+                 f"{base_text})")
     ax.legend(fontsize=8, loc="lower left", ncols=2)
     ax = fig.add_subplot(grid[2, :])
     for kind in KINDS:
@@ -100,13 +101,15 @@ def loss_figure(arrays: dict, results: dict) -> Figure:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("MSE")
     axes[1].legend(fontsize=8)
-    fig.suptitle(f"Loss curves, seeds {results['seeds'][0]}..{results['seeds'][-1]} (seed {first} bold)")
+    seeds = results["seeds"]
+    which = f"seed {first}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]} (seed {first} bold)"
+    fig.suptitle(f"Loss curves, {which}")
     return fig
 
 
 def windows_figure(arrays: dict, results: dict) -> Figure:
-    """Left: test MSE against window length k (mean ± std over seeds) with the baselines.
-    Right: the test segment and the LSTM's predictions for each k (first seed)."""
+    """Left: test MSE against window length k (mean over seeds, bars from min to max) with the baselines.
+    Right: the LSTM's prediction error along the test segment for each k (first seed)."""
     w = results["windows"]
     ks = w["ks"]
     fig = Figure(figsize=(13, 4.8), layout="constrained")
@@ -114,10 +117,11 @@ def windows_figure(arrays: dict, results: dict) -> Figure:
     offsets = {"mlp": -0.06, "lstm": 0.0, "gru": 0.06}
     for kind in KINDS:
         per_k = w["models"][kind]
-        mean = np.array([per_k[str(k)]["test_mse"]["mean"] for k in ks])
-        std = np.array([per_k[str(k)]["test_mse"]["std"] or 0.0 for k in ks])
+        stats = [per_k[str(k)]["test_mse"] for k in ks]
+        mean = np.array([s["mean"] for s in stats])
+        spread = np.array([[s["mean"] - s["min"] for s in stats], [s["max"] - s["mean"] for s in stats]])
         xs = np.array(ks, dtype=float) * (1 + offsets[kind])
-        ax.errorbar(xs, mean, yerr=np.minimum(std, mean * 0.999), marker="o", capsize=3, color=COLORS[kind], label=LABELS[kind])
+        ax.errorbar(xs, mean, yerr=spread, marker="o", capsize=3, color=COLORS[kind], label=LABELS[kind])
     ax.axhline(w["baselines"]["persistence"], color="gray", ls="--", lw=1, label="persistence s[t-1]")
     ax.axhline(w["baselines"]["k1_bound"], color="red", ls=":", lw=1, label="best possible for k = 1")
     ax.set_xscale("log", base=2)
@@ -125,17 +129,18 @@ def windows_figure(arrays: dict, results: dict) -> Figure:
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_xlabel("window length k (past values)")
     ax.set_ylabel("test MSE")
-    ax.set_title("Next-value prediction of sin, test segment later in time")
+    ax.set_title(f"Next-value prediction of sin: test MSE, mean over {len(results['seeds'])} seeds (bars: min to max)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     t, y = arrays["windows"]["t"], arrays["windows"]["y"]
-    show = slice(0, min(len(t), 160))
-    ax2.plot(t[show], y[show], color="black", lw=3, alpha=0.25, label="true s[t]")
+    ax2.plot(t, 0.1 * y, color="black", lw=2.5, alpha=0.2, label="true s[t] / 10 (phase guide)")
     styles = ["-", "--", ":", "-."]
     for i, k in enumerate(ks):
         p = arrays["windows"]["pred"][("lstm", k)]
-        ax2.plot(t[show], p[show], lw=1.1, ls=styles[i % len(styles)], label=f"LSTM, k = {k}")
+        ax2.plot(t, p - y, lw=1.1, ls=styles[i % len(styles)], label=f"LSTM, k = {k}: MSE {np.mean((p - y) ** 2):.2e}")
+    ax2.axhline(0, color="black", lw=0.6)
     ax2.set_xlabel("t")
-    ax2.set_title("Test segment: LSTM predictions (k = 1 cannot tell rising from falling)")
+    ax2.set_ylabel("prediction - s[t]")
+    ax2.set_title(f"LSTM error on the test segment, seed {results['seeds'][0]} (k = 1 cannot tell rising from falling)")
     ax2.legend(fontsize=8)
     return fig
