@@ -138,7 +138,12 @@ def test_cli_sine_quick_writes_results_with_documented_keys(tmp_path, capsys):
         assert set(m["summary"]["test_mse"]) == {"mean", "std", "min", "max", "n"}
     assert res["models"]["lstm"]["params"] == {"pytorch": 7649, "keras": 7457}
     assert res["models"]["mlp"]["recipe"]["lr"] == 0.01 and res["models"]["gru"]["recipe"]["lr"] == 0.001
+    assert set(res["data"]) == {"train_points", "train_grid", "test_points", "test_grid", "extrapolation_domain",
+                                "extrapolation_points", "extrapolation_outside_points", "extrapolation_constant_mse",
+                                "standardize"}
     assert res["data"]["test_points"] == 1998 and res["quick"] is True
+    # outside [-pi, pi] on [-2pi, 2pi] predicting mean(sin) = 0 scores mean(sin^2) over whole periods = 1/2
+    assert res["data"]["extrapolation_constant_mse"] == pytest.approx(0.5, abs=2e-3)
     w = res["windows"]
     assert w["ks"] == [1, 4] and set(w["models"]) == {"mlp", "lstm", "gru"}
     assert set(w["models"]["gru"]["4"]) == {"runs", "test_mse", "wall_s"}

@@ -131,24 +131,12 @@ def mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 
 
 def parameter_counts(model: torch.nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
-    """Trainable parameters as PyTorch counts them and as Keras's ``model.summary()`` would.
+    """Parameters as PyTorch counts them and as Keras's ``model.summary()`` would, from
+    :func:`trainlab.models.summary.summarize` (``input_shape`` without the batch axis: (F,) or (T, F)).
 
-    Uses :func:`trainlab.models.summary.summarize` when it is available; otherwise the PyTorch count
-    is ``sum(p.numel())`` and the Keras count differs only for LSTMs: Keras keeps one bias vector per
-    gate (4h per layer), PyTorch two (``bias_ih`` and ``bias_hh``). Keras's GRU (``reset_after=True``,
-    its default) keeps two, as PyTorch does, and Dense equals Linear.
+    They differ only for LSTMs here: Keras keeps one bias vector per gate, PyTorch two.
     """
-    try:
-        from trainlab.models.summary import summarize
-    except ImportError:
-        summarize = None
-    if summarize is not None:
-        s = summarize(model, input_shape)
-        return {"pytorch": int(s.total), "keras": int(s.total_keras)}
-    pytorch = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    extra_lstm_bias = sum(
-        getattr(m, f"bias_hh_l{layer}").numel()
-        for m in model.modules() if isinstance(m, torch.nn.LSTM) and m.bias
-        for layer in range(m.num_layers)
-    )
-    return {"pytorch": int(pytorch), "keras": int(pytorch - extra_lstm_bias)}
+    from trainlab.models.summary import summarize
+
+    s = summarize(model, input_shape)
+    return {"pytorch": int(s.total), "keras": int(s.total_keras)}
