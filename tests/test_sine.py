@@ -120,7 +120,7 @@ def test_metrics_skip_points_where_f_is_undefined_beyond_the_domain():
 RESULT_KEYS = {"schema_version", "experiment", "function", "domain", "data", "seeds", "target_mse", "all_below_target",
                "models", "windows", "notes", "environment", "timings_s", "quick", "files"}
 MODEL_KEYS = {"label", "registry_name", "architecture", "coursework", "params", "recipe", "runs", "summary", "below_target"}
-RUN_KEYS = {"seed", "test_mse", "test_max_abs_error", "train_mse", "extrapolation_mse", "extrapolation_max_abs_error",
+RUN_KEYS = {"seed", "test_mse", "test_nmse", "test_max_abs_error", "train_mse", "extrapolation_mse", "extrapolation_max_abs_error",
             "wall_s", "final_train_loss"}
 
 
@@ -137,6 +137,7 @@ def test_cli_sine_quick_writes_results_with_documented_keys(tmp_path, capsys):
         assert set(m["runs"][0]) == RUN_KEYS
         assert set(m["summary"]["test_mse"]) == {"mean", "std", "min", "max", "n"}
     assert res["models"]["lstm"]["params"] == {"pytorch": 7649, "keras": 7457}
+    assert res["target_mse"] == 1e-3 and isinstance(res["all_below_target"], bool)
     assert res["models"]["mlp"]["recipe"]["lr"] == 0.01 and res["models"]["gru"]["recipe"]["lr"] == 0.001
     assert set(res["data"]) == {"train_points", "train_grid", "test_points", "test_grid", "extrapolation_domain",
                                 "extrapolation_points", "extrapolation_outside_points", "extrapolation_constant_mse",
@@ -162,6 +163,11 @@ def test_cli_fit_function_quick_run_and_bad_inputs(tmp_path, capsys):
     res = json.loads((out / "results.json").read_text())
     assert res["function"] == "np.abs(x) - 1" and res["domain"] == [-2.0, 2.0] and res["windows"] is None
     assert res["data"]["extrapolation_domain"] == [-4.0, 4.0]
+    assert res["target_mse"] is None and res["all_below_target"] is None  # no absolute bar for an arbitrary f
+    run = res["models"]["mlp"]["runs"][0]
+    # NMSE = MSE / Var(f on the test grid); Var(|x| - 1) for x uniform on [-2, 2] is 4/3 - 1 = 1/3
+    assert run["test_nmse"] == pytest.approx(run["test_mse"] * 3, rel=1e-2)
+    assert "Normalised test MSE" in capsys.readouterr().out
     capsys.readouterr()
     bad = tmp_path / "bad"
     assert main(["fit-function", "--fn", "__import__('os').system('true')", "--out", str(bad)]) == 2

@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "test between the training points, extrapolate to an interval twice as wide, repeat over seeds.")
     p.add_argument("--fn", required=True, help="numpy expression in x, e.g. 'np.sin(x) * np.exp(-x**2 / 4)' "
                                                "(in scope: x, np, pi, e, tau; numpy ufuncs and np.where/clip/sinc/...)")
-    p.add_argument("--domain", default="-pi,pi", help="training interval a,b (numbers or expressions such as -pi, 2*pi; default -pi,pi)")
+    p.add_argument("--domain", default="-pi,pi", help="training interval a,b (numbers or expressions such as -pi, 2*pi; default -pi,pi); "
+                                                     "write --domain=-2,2 when it starts with a minus")
     p.add_argument("--standardize", action="store_true", help="train on standardised x and y (for functions far from unit scale)")
     fitting_args(p, "fit-function")
     p.set_defaults(func=cmd_fit_function)

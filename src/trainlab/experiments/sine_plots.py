@@ -95,7 +95,8 @@ def loss_figure(arrays: dict, results: dict) -> Figure:
     target = results["target_mse"]
     for ax, title in zip(axes, ("Training loss (MSE, mean over the epoch's batches)", "Test MSE after each epoch")):
         ax.set_yscale("log")
-        ax.axhline(target, color="red", lw=0.8, ls=":", label=f"target {target:g}")
+        if target is not None:
+            ax.axhline(target, color="red", lw=0.8, ls=":", label=f"target {target:g}")
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
