@@ -450,7 +450,7 @@ def sine_section(ids: Ids, item) -> Section:
     if structured:
         sec.add(B.table(_sine_table(models, data, item.name)))
         target = data.get("target_mse")
-        if target is not None and "all_below_target" in data and not data.get("quick") and not data.get("reduced"):
+        if target is not None and data.get("all_below_target") is not None and not data.get("quick") and not data.get("reduced"):
             ok = data["all_below_target"]
             sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {target:g} for every coursework model and seed.",
                         "finding" if ok else "warning"))
