@@ -85,6 +85,7 @@ class _Audit:
         self.overall_counts = counts_from_cells(overall_cells)
         self.overall = fairlearn_rates(overall_cells, self.overall_counts)
         self.notes: list[str] = []
+        self._pct: dict = {}
         self.ref, self.ref_reason = self._reference(reference)
         self.B = int(bootstrap)
         self.boot = self.boot_overall = None
@@ -110,11 +111,14 @@ class _Audit:
 
     # -- per-group figures ------------------------------------------------------------------
     def _group_entry(self, g: int, rates, boot, counts: Counts, label: str, values: dict | None) -> dict:
-        def ci(name, index):
-            if boot is None:
-                return np.nan, np.nan
-            lo, hi = percentile_interval(boot[name][(slice(None), *index)])
-            return float(lo), float(hi)
+        if boot is None:
+            ci = lambda name, index: (np.nan, np.nan)  # noqa: E731
+        else:
+            key = id(boot)
+            if key not in self._pct:  # one vectorised quantile per metric, not one per figure
+                self._pct[key] = {name: percentile_interval(boot[name]) for name in (*PER_GROUP, *PER_CLASS)}
+            pct = self._pct[key]
+            ci = lambda name, index: (float(pct[name][0][index]), float(pct[name][1][index]))  # noqa: E731
 
         entry = {"group": label}
         if values is not None:
@@ -169,11 +173,13 @@ class _Audit:
         single = [i for i in self.E if np.count_nonzero(self.counts.pos[i]) == 1]
         for i in single:
             k = int(np.flatnonzero(self.counts.pos[i])[0])
+            others = [c for j, c in enumerate(self.classes) if j != k]
+            listed = f"'{others[0]}'" if len(others) == 1 else "every other class"
             msg = (
                 f"group '{self.labels[i]}' (n={int(self.sizes[i])}) has one true class only, '{self.classes[k]}': its "
-                f"true-positive rate is undefined for every other class (no rows of that class) and its false-positive "
-                f"rate is undefined for '{self.classes[k]}' (no rows of another class); it is left out of the "
-                "equal-opportunity, false-positive-rate, equalized-odds and average-odds figures for those classes."
+                f"false-positive rate for '{self.classes[k]}' is undefined (no row of another class, 0/0), and so is its "
+                f"true-positive rate for {listed} (no row of that class); the group is left out of the TPR, FPR, "
+                "equalized-odds and average-odds figures where its rate is undefined."
             )
             self.notes.append(msg)
             log.warning("audit by %s: %s", self.grouping.name, msg)
@@ -417,12 +423,19 @@ class _Audit:
             lo, hi = I.ratio_to_interval(L[:, k], U[:, k], M.group_max(L[:, k]), M.group_max(U[:, k]))
             for gi in np.flatnonzero(np.isfinite(ratio) & (ratio < FOUR_FIFTHS)):
                 s = stat(ratio[gi], lo[gi], min(hi[gi], 1.0))
+                text = (f"{labels[E[gi]]} is predicted '{cls}' at {sr[gi, k]:.1%}, {ratio[gi]:.2f} times the rate of "
+                        f"{labels[E[top]]} ({sr[top, k]:.1%})")
+                # The Uniform Guidelines' caveat: a ratio below 0.8 that small numbers explain is not adverse
+                # impact. So the flag needs the ratio's (simultaneous) interval to exclude 1 as well.
+                if s["ci"] and s["ci"][1] >= 1.0:
+                    self.notes.append(f"{text}: below four-fifths by the point rule, but its 95% interval "
+                                      f"({s['ci'][0]:.2f} to {s['ci'][1]:.2f}) reaches 1, so chance explains it; not flagged")
+                    continue
                 flags.append({
                     "kind": "four_fifths", "audit": audit, "measure": "selection_rate_ratio_to_highest", "class": cls,
                     "group": labels[E[gi]], "versus": labels[E[top]], **s,
-                    "message": (f"{labels[E[gi]]} is predicted '{cls}' at {sr[gi, k]:.1%}, {ratio[gi]:.2f} times the rate of "
-                                f"{labels[E[top]]} ({sr[top, k]:.1%}): below the four-fifths rule (0.8)"
-                                + (f"; 95% CI of the ratio {s['ci'][0]:.2f} to {s['ci'][1]:.2f}" if s["ci"] else "")),
+                    "message": text + ": below the four-fifths rule (0.8)"
+                    + (f", 95% CI of the ratio {s['ci'][0]:.2f} to {s['ci'][1]:.2f}" if s["ci"] else " (no bootstrap: point rule only)"),
                 })
         for measure, rate in FLAG_GAPS.items():
             for k in ([None] if rate == "accuracy" else self.head):

@@ -124,7 +124,7 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         raise TrainlabError(f"reference group '{reference}' is not a group of any audit ({have})")
     audits = []
     for grouping, ref in zip(groupings, refs):
-        log.info("auditing by %s: %d groups, %d bootstrap resamples", grouping.name, len(grouping.labels), bootstrap)
+        log.debug("auditing by %s: %d groups, %d bootstrap resamples", grouping.name, len(grouping.labels), bootstrap)
         entry = analyse(grouping, y_true, y_pred, predictions.classes, favorable=fav, reference=ref,
                         bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed))
         entry["plots"] = plot_names(grouping.slug)

@@ -68,8 +68,8 @@ def _panel(ax, audit: dict, metric: str, cls: str | None, xlabel: str, min_size:
 def _figure(n_groups: int, ncols: int = 1):
     from matplotlib.figure import Figure
 
-    height = 1.6 + 0.36 * max(n_groups, 2)
-    return Figure(figsize=(6.4 * ncols + 1.6, height), dpi=110, layout="constrained")
+    height = 1.8 + 0.36 * max(n_groups, 2)
+    return Figure(figsize=(5.2 * ncols + 2.4, height), dpi=110, layout="constrained")
 
 
 def _save(fig, path: Path) -> Path:
@@ -90,7 +90,7 @@ def plot_audit(data: dict, out: Path) -> list[Path]:
     for audit in data["audits"]:
         names = plot_names(audit["slug"])
         n = len(audit["groups"])
-        ref = f"; reference (bold): {audit['reference']}" if audit["reference"] else ""
+        ref = f" · reference (bold): {audit['reference']}" if audit["reference"] else ""
         min_size = data["min_group_size"]
 
         fig = _figure(n)
@@ -98,7 +98,7 @@ def plot_audit(data: dict, out: Path) -> list[Path]:
         _panel(ax, audit, "accuracy", None, "accuracy (95% CI)", min_size)
         gap = audit["disparities"].get("accuracy_gap")
         sub = f"gap {gap['value']:.3f}" if gap and gap["value"] is not None else "gap undefined"
-        ax.set_title(f"Accuracy by {audit['name']} ({sub}{ref})", fontsize=10, loc="left")
+        ax.set_title(f"Accuracy by {audit['name']}\n{sub}{ref}", fontsize=10, loc="left")
         ax.legend(loc="lower left", fontsize=8)
         paths.append(_save(fig, out / names["accuracy"]))
 
@@ -112,7 +112,7 @@ def plot_audit(data: dict, out: Path) -> list[Path]:
             ax.axvline(0.8 * top, color=RED, linestyle=":", linewidth=1.2, label=f"four-fifths of highest ({0.8 * top:.3f})")
         ax.legend(loc="lower left", fontsize=8)
         why = "favorable class" if data["favorable"] is not None else "class with the largest demographic-parity gap"
-        ax.set_title(f"Selection rate of '{cls}' ({why}) by {audit['name']}", fontsize=10, loc="left")
+        ax.set_title(f"Selection rate of '{cls}' by {audit['name']}\n{why}{ref}", fontsize=10, loc="left")
         paths.append(_save(fig, out / names["selection_rate"]))
 
         cls = _head_class(audit, "equalized_odds_difference") or data["classes"][-1]
@@ -122,6 +122,6 @@ def plot_audit(data: dict, out: Path) -> list[Path]:
         _panel(axes[1], audit, "fpr", cls, f"FPR: P(pred '{cls}' | true not '{cls}')", min_size)
         axes[0].legend(loc="lower left", fontsize=8)
         axes[1].legend(loc="lower right", fontsize=8)
-        fig.suptitle(f"True- and false-positive rates for '{cls}' by {audit['name']} (95% CI)", fontsize=10)
+        fig.suptitle(f"True- and false-positive rates for '{cls}' by {audit['name']} (95% CI){ref}", fontsize=10)
         paths.append(_save(fig, out / names["tpr_fpr"]))
     return paths

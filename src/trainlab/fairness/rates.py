@@ -125,12 +125,20 @@ def _weighted_count(y_true, y_pred, sample_weight=None) -> float:
     return float(np.sum(sample_weight))
 
 
+# Above this many (class, group) cells the one-vs-rest figures come from the count formulas:
+# MetricFrame spends ~20 ms of scikit-learn input validation per cell for the five metrics, so
+# 7 races × 30 classes would take ~5 s per audit for what the counts give in microseconds. The
+# tests check both paths equal fairlearn's figures on the same arrays.
+MAX_METRICFRAME_CELLS = 64
+
+
 def fairlearn_rates(cells: np.ndarray, counts: Counts | None = None) -> dict[str, np.ndarray]:
     """The per-group rates by fairlearn's MetricFrame on the collapsed confusion table.
 
     Returns the same keys and shapes as :func:`rates_from_counts` (point estimates, shapes (G,)
     and (G, K)). fairlearn reports 0 where a rate is 0/0; those entries are set to NaN here,
-    since an undefined rate is not a rate of zero.
+    since an undefined rate is not a rate of zero. With more than ``MAX_METRICFRAME_CELLS``
+    classes × groups, the one-vs-rest rates are computed by :func:`rates_from_counts`.
     """
     from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
     from sklearn.metrics import accuracy_score, f1_score
@@ -155,6 +163,11 @@ def fairlearn_rates(cells: np.ndarray, counts: Counts | None = None) -> dict[str
     out["accuracy"] = frame["accuracy"].to_numpy(dtype=np.float64)
     out["error_rate"] = 1.0 - out["accuracy"]
     out["macro_f1"] = frame["macro_f1"].to_numpy(dtype=np.float64)
+
+    if n_classes * n_groups > MAX_METRICFRAME_CELLS:
+        by_counts = rates_from_counts(counts)
+        out.update({name: by_counts[name] for name in PER_CLASS})
+        return out
 
     # One-vs-rest figures for every class at once: class k is a control feature, and each
     # (class, group) contributes up to four binary cells (true k?, predicted k?) with their counts.

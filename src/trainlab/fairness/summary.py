@@ -83,7 +83,7 @@ def summary_markdown(data: dict) -> str:
         flagged = [a["name"] for a in data["audits"] if a["flags"]]
         lines.append(f"**{n_flag} flag(s)**, in the audit(s) by {', '.join(flagged)}.")
     else:
-        lines.append("**No flag**: no selection-rate ratio is below four-fifths and no gap between groups has a "
+        lines.append("**No flag**: no selection-rate ratio is significantly below four-fifths and no gap between groups has a "
                      "simultaneous 95% interval that excludes zero.")
     for audit in data["audits"]:
         lines += ["", f"## By {audit['name']}", ""]
