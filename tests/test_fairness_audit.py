@@ -205,3 +205,15 @@ def test_missing_attribute_values_form_their_own_group():
     labels = [g["group"] for g in a["groups"]]
     assert labels[-1] == "(missing)" and a["groups"][-1]["count"] == 10
     assert sum(g["count"] for g in a["groups"]) == len(pred) and set(RACES) <= set(labels)
+
+
+def test_groups_are_in_natural_order_and_intersections_are_labelled():
+    from trainlab.fairness.groups import make_grouping, parse_by
+
+    frame = pd.DataFrame({"age": ["20-29", "3-9", "0-2", "more than 70", "10-19", None], "g": list("ababab")})
+    assert make_grouping(frame, ("age",)).labels == ["0-2", "3-9", "10-19", "20-29", "more than 70", "(missing)"]
+    inter = make_grouping(frame, ("age", "g"))
+    assert inter.labels[0] == "0-2 × a" and inter.slug == "age_x_g" and inter.values[0] == {"age": "0-2", "g": "a"}
+    assert parse_by(["race", "race,gender", ["race", "gender"]]) == [("race",), ("race", "gender")]
+    with pytest.raises(TrainlabError, match="repeats a column"):
+        parse_by(["race,race"])

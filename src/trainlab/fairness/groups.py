@@ -26,7 +26,7 @@ class Grouping:
 
     columns: tuple[str, ...]
     codes: np.ndarray  # (n,) int index into labels
-    labels: list[str]  # sorted; MISSING-containing labels last
+    labels: list[str]  # natural order ('3-9' before '10-19'); labels with a missing value last
     values: list[dict[str, str]]  # per label: column -> value
 
     @property
@@ -71,7 +71,7 @@ def check_columns(spec: tuple[str, ...], available: list[str], source) -> None:
     unknown = [c for c in spec if c not in available]
     if unknown:
         raise TrainlabError(
-            f"{source}: no attribute column {', '.join(repr(c) for c in unknown)} to audit by; "
+            f"{source}: no attribute column {', '.join(repr(c) for c in unknown)} to group by; "
             f"available attribute columns: {available or 'none (the table has only id, path, split, y_true, y_pred and p_* columns)'}. "
             "Attributes are the predictions table's extra columns."
         )
@@ -87,12 +87,18 @@ def make_grouping(frame: pd.DataFrame, spec: tuple[str, ...]) -> Grouping:
     else:
         tuples = list(dict.fromkeys(keys))
         key_of = {t: t for t in tuples}
-    tuples.sort(key=lambda t: (any(v == MISSING for v in t), t))
+    tuples.sort(key=lambda t: (any(v == MISSING for v in t), tuple(_natural(v) for v in t)))
     labels = [JOIN.join(t) for t in tuples]
     index = {key_of[t]: i for i, t in enumerate(tuples)}
     codes = keys.map(index).to_numpy(dtype=np.int64)
     values = [dict(zip(spec, t)) for t in tuples]
     return Grouping(spec, codes, labels, values)
+
+
+def _natural(text: str) -> tuple:
+    """Sort key that orders '3-9' before '10-19' (age bins) and numbers before words."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return tuple((0, float(p), "") if i % 2 else (1, 0.0, p) for i, p in enumerate(parts) if p != "")
 
 
 def _as_text(column: pd.Series) -> pd.Series:

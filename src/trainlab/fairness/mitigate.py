@@ -216,6 +216,8 @@ def mitigate_cli(run, by, constraint: str = "demographic_parity", favorable=None
                  tolerance: float = 0.05, min_group_size: int = 30, bootstrap: int = 1000) -> dict:
     """``trainlab mitigate``: read val and test of a run, mitigate, write a new run-like folder."""
     run = Path(run)
+    if not run.exists():
+        raise TrainlabError(f"{run}: no such run folder")
     if not run.is_dir():
         raise TrainlabError(f"{run}: not a run folder; mitigate needs <run>/predictions/val.csv and test.csv "
                             "(thresholds are fitted on val and judged on test)")
