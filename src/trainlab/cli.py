@@ -124,7 +124,10 @@ def cmd_audit(args) -> int:
 def cmd_mitigate(args) -> int:
     from trainlab.fairness.mitigate import mitigate_cli
 
-    mitigate_cli(args.run, by=args.by, constraint=args.constraint, favorable=args.favorable, out=args.out, seed=args.seed)
+    mitigate_cli(
+        args.run, by=args.by, constraint=args.constraint, favorable=args.favorable, out=args.out, seed=args.seed,
+        tolerance=args.tolerance, min_group_size=args.min_group_size, bootstrap=args.bootstrap,
+    )
     return 0
 
 
@@ -248,24 +251,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
 
     # fairness
-    p = verbs.add_parser("audit", help="group fairness audit of predictions, with bootstrap confidence intervals")
+    p = verbs.add_parser("audit", help="group fairness audit of predictions, with bootstrap confidence intervals",
+                         description="Audit a classifier's predictions across attribute columns: per-group rates, disparities "
+                                     "and flags with bootstrap 95% confidence intervals. Definitions: docs/fairness.md.")
     p.add_argument("target", type=Path, help="run folder or predictions file")
-    p.add_argument("--by", action="append", required=True, help="attribute column(s) to group by; 'race,gender' for intersections; repeat for several")
-    p.add_argument("--split", default="test")
-    p.add_argument("--favorable", default=None, help="the favorable (positive) class for selection-rate measures")
-    p.add_argument("--reference", default=None, help="reference group for ratios (default: the group with the highest selection rate)")
+    p.add_argument("--by", action="append", required=True, help="attribute column to group by; 'race,gender' for their intersection; repeat for several audits")
+    p.add_argument("--split", default="test", help="split to audit when given a run (default test)")
+    p.add_argument("--favorable", default=None, help="the favorable (positive) class for selection-rate measures (default: the second class of a binary target; "
+                   "multi-class: none, headline figures are the worst over classes)")
+    p.add_argument("--reference", default=None, help="reference ('privileged') group for the group-vs-reference measures, e.g. White or 'White,Male' (default: each audit's largest group)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for confidence intervals (default 1000; 0 disables)")
-    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this are reported as too small (default 30)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/audit)")
+    p.add_argument("--min-group-size", type=int, default=30, help="smaller groups are reported as too small and left out of gaps (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/audit, or next to a predictions file)")
     p.set_defaults(func=cmd_audit)
     p = verbs.add_parser("mitigate", help="fit per-group thresholds on val, apply to test, report before/after")
     p.add_argument("run", type=Path, help="run folder (needs predictions/val and predictions/test)")
-    p.add_argument("--by", required=True, help="attribute column to equalise across")
-    p.add_argument("--constraint", default="demographic_parity", choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity"))
-    p.add_argument("--favorable", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/mitigated-<constraint>)")
+    p.add_argument("--by", required=True, help="attribute column to equalise across ('race,gender' for their intersection)")
+    p.add_argument("--constraint", default="demographic_parity", choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity"),
+                   help="the parity to reach (default demographic_parity)")
+    p.add_argument("--favorable", default=None, help="favorable class: thresholds on its probability (default: the second class of a binary target; "
+                   "multi-class targets without it get per-group score offsets)")
+    p.add_argument("--tolerance", type=float, default=0.05, help="multi-class offset search: largest parity gap allowed on val (default 0.05)")
+    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this on val keep their predictions (multi-class) and are left out of the gaps (default 30)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the before/after confidence intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the thresholder's randomised decisions and the bootstrap (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="output folder, usable as a run folder by evaluate and audit (default: <run>/mitigated-<constraint>)")
     p.set_defaults(func=cmd_mitigate)
 
     # experiments
