@@ -247,22 +247,70 @@ def test_a_run_with_only_run_json_and_a_broken_image(tmp_path):
     assert "<img" not in text
 
 
-def test_audit_and_mitigation_folders_are_shown_escaped(tmp_path):
-    run = make_run(tmp_path, "faces", seed=3)
-    audit = run / "audit"
-    audit.mkdir()
-    (audit / "audit.json").write_text(json.dumps({"by": ["region"], "groups": ["north", "<b>east</b>"]}))
-    (audit / "summary.md").write_text("# Audit\n\nThe largest gap is **accuracy** for group `<b>east</b>`.\n\n- one\n- two\n")
-    pd.DataFrame({"group": ["north", "<b>east</b>"], "accuracy": [0.81234, 0.5]}).to_csv(audit / "groups.csv", index=False)
-    _png(audit / "accuracy_by_group.png")
-    mitigated = run / "mitigated-demographic_parity"
-    mitigated.mkdir()
-    pd.DataFrame({"measure": ["accuracy"], "before": [0.8], "after": [0.78]}).to_csv(mitigated / "before_after.csv", index=False)
+def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 5) -> Path:
+    """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
+    audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
+    from trainlab.fairness.audit import audit
+    from trainlab.fairness.mitigate import mitigate_cli
+    from trainlab.predictions import read_predictions
+
+    run = Path(root) / name
+    rng = np.random.default_rng(seed)
+    classes = ["female", "male"]
+    for split in ("val", "test"):
+        y = rng.integers(0, 2, n)
+        group = GROUPS[rng.integers(0, 3, n)]
+        right = rng.random(n) < np.where(group == "south", 0.6, 0.9)
+        y_pred = np.where(right, y, 1 - y)
+        p_male = np.where(y_pred == 1, 0.55 + 0.4 * rng.random(n), 0.45 * rng.random(n))
+        frame = make_frame(classes=classes, y_true=y, proba=np.stack([1 - p_male, p_male], 1), split=split,
+                           ids=[f"face{i}" for i in range(n)], attributes=pd.DataFrame({"race": group}))
+        write_predictions(frame, run / "predictions" / f"{split}.csv")
+    evaluate(run, split="test")
+    audit(read_predictions(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
+    mitigate_cli(run, by="race", bootstrap=200)
+    return run
+
+
+def test_audit_and_mitigation_numbers_equal_their_json_and_names_are_escaped(tmp_path, capsys):
+    run = make_face_run(tmp_path)
+    capsys.readouterr()
     text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    page = Page(text)
     assert "<b>east</b>" not in text and "&lt;b&gt;east&lt;/b&gt;" in text
-    assert "<strong>accuracy</strong>" in text  # our own Markdown is rendered
-    assert "0.812" in text and "no fairness audit" not in text
-    assert "Mitigation: mitigated-demographic_parity" in text
+    data = json.loads((run / "audit" / "audit.json").read_text())
+    by_race = data["audits"][0]
+    # group accuracies: equal audit.json, and equal the share right computed here from the predictions
+    frame = test_predictions(run)
+    original = [e for e in page.with_attr("data-audit-folder", "audit") if e["attrs"]["data-audit"] == "race"]
+    shown = {e["attrs"]["data-group"]: e for e in original if e["attrs"]["data-measure"] == "accuracy"}
+    assert set(shown) == {"north", "south", "<b>east</b>", "overall"}
+    for g in by_race["groups"]:
+        cell = shown[g["group"]]
+        assert float(cell["attrs"]["data-value"]) == g["accuracy"]["value"]
+        assert [float(cell["attrs"]["data-ci-low"]), float(cell["attrs"]["data-ci-high"])] == g["accuracy"]["ci"]
+        mine = frame[frame["race"] == g["group"]]
+        assert g["accuracy"]["value"] == pytest.approx(float((mine["y_true"] == mine["y_pred"]).mean()))
+    # the planted gap: south is the worst group, the accuracy gap is flagged and its interval excludes zero
+    gap = [e for e in original if e["attrs"]["data-measure"] == "accuracy_gap"][0]
+    assert float(gap["attrs"]["data-value"]) == by_race["disparities"]["accuracy_gap"]["value"]
+    assert float(gap["attrs"]["data-ci-low"]) > 0
+    assert "Accuracy gap (max − min over groups) ⚑" in text
+    worst = by_race["disparities"]["worst_group_accuracy"]
+    assert worst["group"] == "south"
+    # the plain-language summary is there (our Markdown, escaped), and the three audit plots
+    assert "The audit&#39;s plain-language summary" in text or "The audit's plain-language summary" in text
+    assert "<strong>" in text and "<ol>" in text
+    # mitigation: before/after on test equal mitigation.json
+    record = json.loads((run / "mitigated-demographic_parity" / "mitigation.json").read_text())
+    for row in (r for r in record["before_after"] if r["split"] == "test"):
+        cells = {e["attrs"]["data-when"]: e for e in page.with_attr("data-mitigation-split", "test")
+                 if e["attrs"]["data-measure"] == row["measure"]}
+        for when in ("before", "after"):
+            value = cells[when]["attrs"]["data-value"]
+            assert (float(value) if value else None) == row[when], (row["measure"], when)
+    assert "Mitigation: demographic parity across race" in text
+    assert len([t for t, _ in page.tags if t == "img"]) >= 3 + 3 + 3  # evaluate, audit, audit after mitigation
 
 
 def test_compare_folder_given_is_used_not_recomputed(two_runs, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_report import make_run
+from test_report import make_face_run, make_run
 from trainlab.report.html import build_report
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -58,6 +58,10 @@ def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900)) -> dict:
             numbers = page.evaluate(
                 "Array.from(document.querySelectorAll('[data-metric][data-run]')).map(e => "
                 "({run: e.dataset.run, metric: e.dataset.metric, value: e.dataset.value, text: e.textContent.trim()}))")
+            audit = page.evaluate(
+                "Array.from(document.querySelectorAll('[data-audit-folder=\"audit\"][data-measure]')).map(e => "
+                "({audit: e.dataset.audit, group: e.dataset.group || null, measure: e.dataset.measure, value: e.dataset.value,"
+                " low: e.dataset.ciLow || null, high: e.dataset.ciHigh || null, text: e.textContent.trim()}))")
             sticky = page.evaluate(
                 "(() => { const th = document.querySelector('.table-wrap.scroll thead th');"
                 " return th ? getComputedStyle(th).position : null; })()")
@@ -66,12 +70,13 @@ def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900)) -> dict:
         finally:
             browser.close()
     return {"console": console, "errors": errors, "requests": requests, "images": images, "numbers": numbers,
-            "sticky": sticky, "title": title}
+            "audit": audit, "sticky": sticky, "title": title}
 
 
-def test_report_in_chromium(tmp_path):
+def test_report_in_chromium(tmp_path, capsys):
     chromium_or_skip()
-    runs = [make_run(tmp_path, "cnn", seed=1, accuracy=0.8), make_run(tmp_path, "transfer", seed=2, accuracy=0.55)]
+    runs = [make_run(tmp_path, "cnn", seed=1, accuracy=0.8), make_run(tmp_path, "transfer", seed=2, accuracy=0.55),
+            make_face_run(tmp_path, "faces")]
     html = build_report(runs, out=tmp_path / "report.html", title="Report test")
     shot = tmp_path / "report.png"
     seen = open_report(html, shot)
@@ -80,7 +85,7 @@ def test_report_in_chromium(tmp_path):
     problems = [m for m in seen["console"] if m[0] in ("error", "warning")]
     assert not problems and not seen["errors"], (problems, seen["errors"])
     assert all(url.startswith(("file:", "data:")) for url in seen["requests"]), seen["requests"]
-    assert len(seen["images"]) >= 8
+    assert len(seen["images"]) >= 20
     broken = [i for i in seen["images"] if not (i["complete"] and i["w"] > 0)]
     assert not broken, broken
     assert seen["sticky"] == "sticky"  # the per-class table's header stays in view while it scrolls
@@ -90,8 +95,25 @@ def test_report_in_chromium(tmp_path):
         mine = [n for n in seen["numbers"] if n["run"] == run.name]
         assert {n["metric"] for n in mine} >= {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "ece"}
         for n in mine:
-            assert float(n["value"]) == metrics[n["metric"]], n
-            assert n["text"] in (f"{metrics[n['metric']]:.3f}", f"{metrics[n['metric']]:.4f}"), n
+            expected = metrics[n["metric"]]
+            if expected is None:  # undefined (top-5 of a binary target): said, not a number
+                assert n["value"] == "" and n["text"] == "n/a", n
+                continue
+            assert float(n["value"]) == expected, n
+            assert n["text"] in (f"{expected:.3f}", f"{expected:.4f}"), n
+
+    # the audit's figures on the page equal audit.json: every group's accuracy (with its interval) and every disparity
+    data = json.loads((runs[2] / "audit" / "audit.json").read_text())["audits"][0]
+    shown = {(n["group"], n["measure"]): n for n in seen["audit"]}
+    for g in data["groups"] + [data["overall"]]:
+        n = shown[(g["group"], "accuracy")]
+        assert float(n["value"]) == g["accuracy"]["value"]
+        assert [float(n["low"]), float(n["high"])] == g["accuracy"]["ci"]
+        assert n["text"].startswith(f"{g['accuracy']['value']:.3f}")
+    for measure, d in data["disparities"].items():
+        n = shown[(None, measure)]
+        assert (float(n["value"]) if n["value"] else None) == d["value"], measure
+    assert shown[(None, "accuracy_gap")]["low"] and float(shown[(None, "accuracy_gap")]["low"]) > 0  # the planted gap
 
     assert shot.stat().st_size > 10_000
     if os.environ.get("TRAINLAB_SCREENSHOT_DIR"):

@@ -99,6 +99,7 @@ class Cell:
     num: bool = False
     title: str | None = None
     attrs: dict[str, str] = field(default_factory=dict)
+    sub: str | None = None  # a second, smaller line (a confidence interval)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The little Markdown that trainlab's own ``summary.md`` and ``results.md`` files use, as safe HTML.
 
 Hand-written (about 80 lines) rather than a new dependency: the files are ours and use only headings,
-paragraphs, ``-`` lists, pipe tables, ``**bold**``, ``*italic*`` and ```code```. Every character of
+paragraphs, ``-`` and ``1.`` lists, pipe tables, ``**bold**``, ``*italic*`` and ```code```. Every character of
 the input is HTML-escaped *before* any markup is added, so text from data (a class or group name
 such as ``<script>``) can never become markup.
 """
@@ -47,13 +47,14 @@ def to_html(text: str, *, heading_offset: int = 2) -> Markup:
     out: list[str] = []
     para: list[str] = []
     items: list[str] = []
+    kind = ["ul"]
 
     def flush() -> None:
         if para:
             out.append("<p>" + " ".join(inline(p) for p in para) + "</p>")
             para.clear()
         if items:
-            out.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+            out.append(f"<{kind[0]}>" + "".join(f"<li>{inline(i)}</li>" for i in items) + f"</{kind[0]}>")
             items.clear()
 
     i = 0
@@ -82,10 +83,12 @@ def to_html(text: str, *, heading_offset: int = 2) -> Markup:
                                  for c, v in enumerate(r)) + "</tr>" for r in rows)
             out.append(f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
             continue
-        elif m := re.match(r"^[-*]\s+(.*)$", stripped):
-            if para:
+        elif m := re.match(r"^([-*]|\d+[.)])\s+(.*)$", stripped):
+            ordered = "ol" if m.group(1)[0].isdigit() else "ul"
+            if para or (items and kind[0] != ordered):
                 flush()
-            items.append(m.group(1))
+            kind[0] = ordered
+            items.append(m.group(2))
         elif items and line.startswith(("  ", "\t")):
             items[-1] += " " + stripped  # a wrapped list item
         else:

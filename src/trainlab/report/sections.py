@@ -321,48 +321,28 @@ def _model(ids: Ids, run, rj: dict) -> Section:
 
 # ---- fairness ----------------------------------------------------------------------------------
 def _audits(ids: Ids, run) -> Section:
+    from trainlab.report import fairness as F
+
     sec = Section(ids.make(run.name, "fairness"), "Fairness audit")
     if not run.audits:
         sec.add(B.missing("no fairness audit of this run (trainlab audit <run> --by <attribute> writes <run>/audit/)."))
     for audit in run.audits:
-        sec.add(*audit_blocks(audit, run.name, several=len(run.audits) > 1))
+        heading = f"From {audit.path.name}/" if len(run.audits) > 1 else None
+        blocks, children = F.audit_blocks(ids, audit, run.name, heading=heading, folder=audit.path.name)
+        sec.add(*blocks)
+        sec.children.extend(children)
     for mitigation in run.mitigations:
-        sec.children.append(mitigation_section(ids, run.name, mitigation))
-    return sec
-
-
-def audit_blocks(audit, run: str, *, several: bool = False) -> list[dict]:
-    out: list[dict] = []
-    if several:
-        out.append(B.p(f"From {audit.path.name}/", "small"))
-    if audit.summary_md:
-        out.append(B.html(to_html(audit.summary_md, heading_offset=3)))
-    for name, frame in audit.tables.items():
-        out.append(B.table(B.frame_table(frame, caption=name, digits=3)))
-    if audit.images:
-        out.append(B.figures(audit.images))
-    if not out:
-        out.append(B.missing(f"{audit.path} holds no audit results."))
-    return out
-
-
-def mitigation_section(ids: Ids, run: str, mitigation) -> Section:
-    sec = Section(ids.make(run, mitigation.name), f"Mitigation: {mitigation.name}")
-    if mitigation.summary_md:
-        sec.add(B.html(to_html(mitigation.summary_md, heading_offset=4)))
-    for name, frame in mitigation.tables.items():
-        sec.add(B.table(B.frame_table(frame, caption=name)))
-    sec.add(B.figures(mitigation.images))
-    if mitigation.audit is not None:
-        sec.add(B.p("Audit of the mitigated predictions:", "small"), *audit_blocks(mitigation.audit, run))
-    if not sec.blocks:
-        sec.add(B.missing(f"{mitigation.path} holds no results."))
+        sec.children.append(F.mitigation_section(ids, run.name, mitigation))
     return sec
 
 
 def audit_only_section(ids: Ids, item) -> Section:
+    from trainlab.report import fairness as F
+
     sec = Section(ids.make("audit", item.name), f"Fairness audit: {item.name}")
-    sec.add(*audit_blocks(item.audit, item.name))
+    blocks, children = F.audit_blocks(ids, item.audit, item.name)
+    sec.add(*blocks)
+    sec.children = children
     if item.notes:
         sec.add(B.notes(item.notes))
     return sec
