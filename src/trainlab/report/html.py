@@ -16,7 +16,6 @@ Key numbers carry their exact value in data attributes, e.g.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from datetime import datetime
 from importlib import resources
@@ -28,7 +27,7 @@ from trainlab.errors import TrainlabError
 from trainlab.report import collect as C
 from trainlab.report import sections as S
 from trainlab.report.blocks import Ids, Section
-from trainlab.utils.io import atomic_path
+from trainlab.utils.io import atomic_write_text
 from trainlab.utils.log import get_logger
 
 log = get_logger("trainlab.report")
@@ -80,9 +79,7 @@ def build_report(
             found=found, runs=runs, compares=compares, title=title or _default_title(runs, found),
             intro=intro, notes=notes or [], inputs=[str(p) for p in paths],
         )
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-        os.chmod(tmp, 0o666 & ~_umask())  # a page to share: readable as any new file is, not mkstemp's 0600
+    atomic_write_text(out, page)
     log.info("report: wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return out
 
@@ -189,8 +186,3 @@ def _markup(text: str):
     return Markup(text)
 
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
