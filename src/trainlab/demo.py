@@ -23,6 +23,7 @@ settings, each stage's wall time and the key figures.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import time
@@ -60,7 +61,7 @@ class Settings:
     sine_windows_epochs: int
 
 
-FULL = Settings(scale=1.0, image_size=32, cnn_epochs=8, face_epochs=6, transfer_epochs=6, stage_epochs=2,
+FULL = Settings(scale=1.0, image_size=32, cnn_epochs=8, face_epochs=6, transfer_epochs=8, stage_epochs=1,
                 batch_size=64, backbone="timm:test_resnet", bootstrap=1000, sine_epochs=40, sine_seeds=1,
                 sine_windows=(1, 8, 32), sine_windows_epochs=10)
 QUICK = Settings(scale=0.15, image_size=24, cnn_epochs=2, face_epochs=2, transfer_epochs=2, stage_epochs=1,
@@ -156,11 +157,11 @@ def run_demo(out: str | Path = "demo-output", quick: bool = False, seed: int = 0
     with demo.run("datasets"):
         _datasets(demo)
     with demo.run("seed_cnn"):
-        demo.paths["seed_cnn"] = str(_train(demo, "seed-cnn", _cnn_recipe(demo)))
+        _train(demo, "seed_cnn", "seed-cnn", _cnn_recipe(demo))
     with demo.run("face"):
-        demo.paths["face"] = str(_train(demo, "face-gender", _face_recipe(demo)))
+        _train(demo, "face", "face-gender", _face_recipe(demo))
     with demo.run("transfer"):
-        demo.paths["transfer"] = str(_train(demo, "transfer", _transfer_recipe(demo)))
+        _train(demo, "transfer", "transfer", _transfer_recipe(demo))
     with demo.run("compare"):
         _compare(demo)
     with demo.run("audit"):
@@ -249,13 +250,15 @@ def _transfer_recipe(demo: Demo) -> dict:
         "data": {"root": demo.paths["ip102_data"], "format": "ip102", "image_size": [s.image_size, s.image_size],
                  "resize": "stretch"},
         "model": {"name": s.backbone, "options": {"mode": "staged", "weights": str(weights)}},
-        "train": {**_base_train(demo, s.transfer_epochs), "optimizer": "adamw", "lr": 3e-3, "backbone_lr_scale": 0.3,
+        "train": {**_base_train(demo, s.transfer_epochs), "optimizer": "adamw", "lr": 1e-2, "backbone_lr_scale": 0.5,
                   "weight_decay": 0.01, "schedule": "cosine", "stage_epochs": s.stage_epochs},
     }
 
 
-def _train(demo: Demo, name: str, recipe: dict) -> Path:
+def _train(demo: Demo, key: str, name: str, recipe: dict) -> Path:
     """Write the recipe to ``<out>/recipes/<name>.yaml`` (so a stage can be redone by hand) and train it."""
+    import shutil
+
     import yaml
 
     from trainlab.train.run import train_from_recipe
@@ -266,10 +269,15 @@ def _train(demo: Demo, name: str, recipe: dict) -> Path:
     path.write_text(f"# trainlab demo stage: trainlab train {path}\n" + yaml.safe_dump(recipe, sort_keys=False))
     run = demo.out / "runs" / name
     if run.exists():  # a rerun of the demo into the same folder starts its runs afresh
-        import shutil
-
         shutil.rmtree(run)
-    return Path(train_from_recipe(path, overrides=[]))
+    run = Path(train_from_recipe(path, overrides=[]))
+    demo.paths[key] = str(run)
+    metrics = run / "metrics.json"
+    if metrics.is_file():
+        m = json.loads(metrics.read_text())
+        demo.figures[key] = {"accuracy": m.get("accuracy"), "balanced_accuracy": m.get("balanced_accuracy"),
+                             "classes": m.get("n_classes"), "test_items": m.get("n")}
+    return run
 
 
 def _compare(demo: Demo) -> None:
@@ -285,16 +293,52 @@ def _compare(demo: Demo) -> None:
 
 def _audit(demo: Demo) -> None:
     _need(demo, "face")
-    from trainlab.fairness.audit import audit_cli  # noqa: F401 - the module's presence is the stage's condition
+    from trainlab.fairness.audit import audit
+    from trainlab.predictions import read_predictions
 
-    raise _Missing("the audit's Python entry point is not wired into the demo yet")
+    run = Path(demo.paths["face"])
+    result = audit(read_predictions(run, "test"), by=[GROUP_ATTRIBUTE], bootstrap=demo.settings.bootstrap, seed=demo.seed)
+    result.write(run / "audit")
+    demo.paths["audit"] = str(run / "audit")
+    grouping = result.audits[0]
+    gap = grouping["disparities"].get("accuracy_gap") or {}
+    worst = grouping["disparities"].get("worst_group_accuracy") or {}
+    demo.figures["audit"] = {
+        "by": GROUP_ATTRIBUTE, "accuracy_gap": gap.get("value"), "accuracy_gap_ci": gap.get("ci"),
+        "lowest": gap.get("lowest"), "highest": gap.get("highest"), "worst_group": worst.get("group"),
+        "worst_group_accuracy": worst.get("value"), "flags": len(result.flags),
+    }
+    log.info("audit by %s: accuracy gap %s (95%% CI %s), lowest for %s; %d flag(s)", GROUP_ATTRIBUTE,
+             _num(gap.get("value")), _interval(gap.get("ci")), gap.get("lowest"), len(result.flags))
 
 
 def _mitigate(demo: Demo) -> None:
     _need(demo, "face")
-    from trainlab.fairness.mitigate import mitigate_cli  # noqa: F401
+    import contextlib
+    import io
 
-    raise _Missing("the mitigation's Python entry point is not wired into the demo yet")
+    from trainlab.fairness.mitigate import mitigate_cli
+
+    run = Path(demo.paths["face"])
+    with contextlib.redirect_stdout(io.StringIO()):  # its before/after table is in the report
+        result = mitigate_cli(run, by=GROUP_ATTRIBUTE, constraint="equalized_odds", seed=demo.seed,
+                              bootstrap=demo.settings.bootstrap)
+    record = result["record"]
+    demo.paths["mitigation"] = str(run / f"mitigated-{record['constraint']}")
+    rows = {(r["split"], r["measure"]): r for r in record["before_after"]}
+    demo.figures["mitigation"] = {
+        "constraint": record["constraint"], "changed_test_rows": record["changed_rows"]["test"],
+        **{f"{m}_{when}": (rows.get(("test", m)) or {}).get(when)
+           for m in ("accuracy", "equalized_odds_difference", "accuracy_gap") for when in ("before", "after")},
+    }
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _interval(ci) -> str:
+    return "n/a" if not ci else f"[{_num(ci[0])}, {_num(ci[1])}]"
 
 
 def _sine(demo: Demo) -> None:
@@ -327,29 +371,82 @@ def _report(demo: Demo, elapsed: float) -> Path:
 
 
 def _intro(demo: Demo, elapsed: float) -> str:
-    s = demo.settings
+    """The report's opening: what the demo did, its key results in numbers, and the time of each stage."""
+    s, f = demo.settings, demo.figures
     lines = [
-        "Everything below was made by `trainlab demo`" + (" --quick" if demo.quick else "") +
+        "Everything below was made by `trainlab demo" + (" --quick`" if demo.quick else "`") +
         f" from built-in data generated with seed {demo.seed}, with no download: the datasets, three trainings, "
-        "the evaluation and comparison, the fairness audit and its mitigation, and the function-fitting experiment.",
+        "the evaluation and comparison, the fairness audit and its mitigation, and the function-fitting experiment."
+        + (" This is the quick version, for tests: too small to judge any result." if demo.quick else ""),
         "",
-        f"- **Seed CNN**: the coursework's CNN trained from scratch on the IP102-layout demo ({s.image_size}×{s.image_size} px, "
-        f"{s.cnn_epochs} epochs).",
-        f"- **Face model**: `{s.backbone}` trained on the FairFace-layout demo to classify `{TARGET}` ({s.face_epochs} epochs). "
-        f"One `{GROUP_ATTRIBUTE}` group was made harder to classify when the data were generated: the audit should find it.",
-        f"- **Transfer**: the same architecture with its backbone loaded from the face model's weights file, fine-tuned "
-        f"staged on the IP102-layout demo ({s.stage_epochs} epoch(s) head only, then all layers; {s.transfer_epochs} epochs in all).",
+        "## Key results",
         "",
-        "| stage | status | time |",
-        "|---|---|--:|",
     ]
+    cnn, tr, face = f.get("seed_cnn"), f.get("transfer"), f.get("face")
+    if cnn and cnn.get("accuracy") is not None:
+        chance = 1 / cnn["classes"] if cnn.get("classes") else None
+        lines.append(f"- **Seed CNN** (the coursework's CNN, from scratch, {s.image_size}×{s.image_size} px, {s.cnn_epochs} epochs) "
+                     f"on the IP102-layout demo: test accuracy **{_pct(cnn['accuracy'])}** on {cnn['test_items']} items"
+                     + (f" ({cnn['classes']} classes: chance is {_pct(chance)})." if chance else "."))
+    if face and face.get("accuracy") is not None:
+        lines.append(f"- **Face model** (`{s.backbone}`, {s.face_epochs} epochs) classifying `{TARGET}` on the FairFace-layout "
+                     f"demo: test accuracy **{_pct(face['accuracy'])}**.")
+    if tr and tr.get("accuracy") is not None:
+        lines.append(f"- **Transfer**: the face model's backbone, loaded from its weights file and fine-tuned staged "
+                     f"({s.stage_epochs} epoch(s) head only, then all layers; {s.transfer_epochs} epochs) on the IP102-layout demo: "
+                     f"test accuracy **{_pct(tr['accuracy'])}**.")
+    cmp = f.get("compare")
+    if cmp:
+        lines.append(f"- **Comparison** on the same test items (McNemar's exact test): {cmp['verdict']} "
+                     f"(p = {cmp['p_value']:.3g}; {cmp['a_only']} items only the seed CNN gets right, "
+                     f"{cmp['b_only']} only the transfer model).")
+    aud = f.get("audit")
+    if aud and aud.get("accuracy_gap") is not None:
+        lines.append(f"- **Audit** of the face model by `{aud['by']}`: accuracy gap **{_num(aud['accuracy_gap'])}** "
+                     f"(95% CI {_interval(aud['accuracy_gap_ci'])}) between {aud['lowest']} (lowest) and {aud['highest']}; "
+                     f"{aud['flags']} flag(s). The planted disparity is in group "
+                     f"{_hard_group(demo) or 'the one made harder'}: the audit "
+                     + ("finds it, with an interval that excludes zero." if aud.get("lowest") == _hard_group(demo)
+                        and aud["accuracy_gap_ci"] and aud["accuracy_gap_ci"][0] > 0 else "should find it."))
+    mit = f.get("mitigation")
+    if mit and mit.get("accuracy_before") is not None:
+        lines.append(f"- **Mitigation** ({mit['constraint'].replace('_', ' ')}, per-group thresholds fitted on val): "
+                     f"accuracy gap {_num(mit['accuracy_gap_before'])} → {_num(mit['accuracy_gap_after'])}, equalized-odds "
+                     f"difference {_num(mit['equalized_odds_difference_before'])} → {_num(mit['equalized_odds_difference_after'])}, "
+                     f"at a cost in accuracy: {_pct(mit['accuracy_before'])} → {_pct(mit['accuracy_after'])} "
+                     f"({mit['changed_test_rows']} test predictions changed). Post-processing can only move decisions; "
+                     "it cannot make the hard group's images easier.")
+    sine = f.get("sine_test_mse")
+    if sine:
+        lines.append("- **Function fitting** (reduced run): test MSE " +
+                     ", ".join(f"{k.replace('_', ' ')} {v:.1e}" for k, v in sine.items()) + ".")
+    skipped = [st for st in demo.stages if st.status == "skipped"]
+    if skipped:
+        lines += ["", "**Not run:** " + "; ".join(f"{st.title} ({st.message})" for st in skipped) + "."]
+    lines += ["", "## Stages", "", "| stage | status | time |", "|---|---|--:|"]
     for stage in demo.stages:
         if stage.key == "report":
             continue
         status = stage.status if stage.status != "skipped" else f"skipped: {stage.message}"
         lines.append(f"| {stage.title} | {status} | {'' if stage.seconds is None else f'{stage.seconds:.1f} s'} |")
-    lines += ["", f"Total before the report: {elapsed:.0f} s on {os.cpu_count()} CPU core(s)."]
+    lines += ["", f"{elapsed:.0f} s before the report, on {os.cpu_count()} CPU core(s). Each stage's recipe is in "
+              f"`{demo.out / 'recipes'}`; `trainlab train <recipe>` redoes it."]
     return "\n".join(lines)
+
+
+def _hard_group(demo: Demo) -> str | None:
+    """The group the data generator made harder (its demo_params.json says which)."""
+    root = demo.paths.get("fairface_data")
+    if not root:
+        return None
+    try:
+        return json.loads((Path(root) / "demo_params.json").read_text()).get("hard_group")
+    except (OSError, ValueError):
+        return None
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 def _print_summary(demo: Demo, report: Path, elapsed: float) -> None:

@@ -134,6 +134,7 @@ class Section:
     blocks: list[dict] = field(default_factory=list)
     children: list["Section"] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
+    short: str | None = None  # the title in the table of contents, when the heading is long
 
     def add(self, *blocks: dict | None) -> "Section":
         self.blocks.extend(b for b in blocks if b is not None)

@@ -102,65 +102,84 @@ def _run_line(run, rj: dict) -> str | None:
 
 def _dataset(ids: Ids, run, rj: dict) -> Section:
     sec = Section(ids.make(run.name, "dataset"), "Dataset")
-    source = rj.get("dataset") if isinstance(rj.get("dataset"), dict) else {}
-    sizes = rj.get("split_sizes") or {}
+    summary = run.data_summary if isinstance(run.data_summary, dict) else None
+    source = (summary or {}).get("source") or (rj.get("dataset") if isinstance(rj.get("dataset"), dict) else {})
+    sizes = (summary or {}).get("splits") or rj.get("split_sizes") or {}
+    imbalance = (summary or {}).get("imbalance") if isinstance((summary or {}).get("imbalance"), dict) else {}
+    carved = [c for c in source.get("carved") or [] if isinstance(c, dict)]
     facts = [
         ("format", source.get("format")),
         ("root", str(source["root"]) if source.get("root") else None),
-        ("layout", source.get("layout") if isinstance(source.get("layout"), str) else None),
-        ("target", rj.get("target")),
-        ("classes", rj.get("num_classes")),
+        ("layout", source.get("layout_description") or (source.get("layout") if isinstance(source.get("layout"), str) else None)),
+        ("target", (summary or {}).get("target") or rj.get("target")),
+        ("classes", (summary or {}).get("num_classes") or rj.get("num_classes")),
         ("images", " · ".join(f"{k} {fmt(v)}" for k, v in sizes.items()) if sizes else None),
+        ("imbalance", f"{fmt(imbalance['ratio'], 2)} (largest class / smallest, in train)" if imbalance.get("ratio") else None),
+        ("val split", "; ".join(f"{fmt(c.get('rows'))} rows carved from {c.get('carved_from')} "
+                                f"({fmt(c.get('fraction'), 2)}, seed {c.get('seed')}, stratified by {', '.join(c.get('stratified_by') or [])})"
+                                for c in carved) or None),
+        ("repairs", "; ".join(map(str, source.get("repairs") or [])) or None),
+        ("skipped files", fmt(len(source["skipped"])) if source.get("skipped") else None),
         ("image size", "×".join(str(v) for v in rj["image_size"]) + (f" ({rj['resize']})" if rj.get("resize") else "")
          if rj.get("image_size") else None),
     ]
-    shown = False
     facts_block = B.kv(facts)
     if facts_block:
         sec.add(facts_block)
-        shown = True
-    if run.data_summary:
-        sec.add(*data_summary_blocks(run.data_summary, run.name))
-        shown = True
     if run.data_images:
-        sec.add(B.figures(run.data_images))
-        shown = True
-    if not run.data_summary and not run.data_images:
+        order = [str(p) for p in (summary or {}).get("plots") or []]
+        images = sorted(run.data_images, key=lambda im: order.index(im.path.name) if im.path.name in order else len(order))
+        sec.add(B.figures(images[:1]))
+    if summary:
+        sec.add(*data_summary_blocks(summary, run.name))
+    if run.data_images[1:]:
+        sec.add(B.details("Attribute distributions", [B.figures(images[1:])]))
+    if not summary and not run.data_images:
         sec.add(B.missing("no dataset summary in this run (data/summary.json and the class-distribution plot, "
-                          "which 'trainlab train' writes)." if shown else
-                          "no dataset summary and no run.json in this run."))
+                          "which 'trainlab train' writes)." if facts_block else "no dataset summary and no run.json in this run."))
     return sec
 
 
 def data_summary_blocks(summary: dict, run: str) -> list[dict]:
-    """The dataset summary (``data/summary.json``): counts per split and class, imbalance, attributes."""
+    """``data/summary.json``: images per class and split, attribute counts and P(class | attribute value)."""
     out: list[dict] = []
-    scalars = [(k.replace("_", " "), v) for k, v in summary.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    block = B.kv(scalars)
-    if block:
-        out.append(block)
-    for key, value in summary.items():
-        frame = _as_frame(value)
-        if frame is not None and len(frame):
-            out.append(B.details(key.replace("_", " ").capitalize(), [B.table(B.frame_table(frame))], open=len(frame) <= 12))
+    counts = summary.get("counts")
+    if isinstance(counts, dict) and counts and all(isinstance(v, dict) for v in counts.values()):
+        frame = pd.DataFrame.from_dict(counts, orient="index").fillna(0).astype(int)
+        frame["total"] = frame.sum(axis=1)
+        frame.insert(0, "class", [str(c) for c in frame.index])
+        table = B.frame_table(frame.reset_index(drop=True), caption=f"Images per class and split ({len(frame)} classes).",
+                              cell_attrs=lambda c, v, r: {"data-class": str(r["class"]), "data-count": c} if c != "class" else {},
+                              scroll_rows=12)
+        out.append(B.details(f"Images per class ({len(frame)} classes)", [B.table(table)], open=len(frame) <= 12))
+    attributes = summary.get("attributes") if isinstance(summary.get("attributes"), dict) else {}
+    cross = summary.get("cross_tabs") if isinstance(summary.get("cross_tabs"), dict) else {}
+    inner: list[dict] = []
+    for name, info in attributes.items():
+        if not isinstance(info, dict) or not isinstance(info.get("counts"), dict):
+            continue
+        values = info["counts"]
+        frame = pd.DataFrame.from_dict(values, orient="index").fillna(0)
+        if all(isinstance(v, dict) for v in values.values()):
+            frame = frame.astype(int)
+            frame["total"] = frame.sum(axis=1)
+        frame.insert(0, name, [str(v) for v in frame.index])
+        p_class = (cross.get(name) or {}).get("p_class_given_value") if isinstance(cross.get(name), dict) else None
+        if isinstance(p_class, dict):
+            shares = pd.DataFrame.from_dict(p_class, orient="index")
+            for column in shares.columns:
+                frame[f"P({column} | {name})"] = [shares[column].get(v) for v in frame.index]
+        caption = f"'{name}': {fmt(info.get('unique'))} values, {fmt(info.get('missing'))} missing; images per split" + (
+            f", and the share of each {summary.get('target') or 'class'} within each value." if p_class else ".")
+        inner.append(B.table(B.frame_table(frame.reset_index(drop=True), caption=caption, scroll_rows=12,
+                                           formats={c: B.fmt_pct for c in frame.columns if str(c).startswith("P(")})))
+    if inner:
+        out.append(B.details(f"Attributes ({', '.join(attributes)})", inner))
     return out
 
 
-def _as_frame(value: Any) -> pd.DataFrame | None:
-    """A list of flat dicts, or a dict of flat dicts / scalars, as a table; anything else: None."""
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        if all(all(not isinstance(x, (dict, list)) for x in v.values()) for v in value):
-            return pd.DataFrame(value)
-    if isinstance(value, dict) and value:
-        if all(isinstance(v, dict) and all(not isinstance(x, (dict, list)) for x in v.values()) for v in value.values()):
-            frame = pd.DataFrame.from_dict(value, orient="index")
-            frame.insert(0, "", [str(k) for k in frame.index])
-            return frame.reset_index(drop=True)
-    return None
-
-
 def _config(ids: Ids, run, rj: dict) -> Section:
-    sec = Section(ids.make(run.name, "config"), "Configuration")
+    sec = Section(ids.make(run.name, "config"), "Configuration", short="Config")
     timings = rj.get("timings") or {}
     facts = B.kv([
         ("model", rj.get("model")),
@@ -221,7 +240,7 @@ def _training(ids: Ids, run, rj: dict) -> Section:
 
 
 def _metrics(ids: Ids, run) -> Section:
-    sec = Section(ids.make(run.name, "metrics"), "Test metrics")
+    sec = Section(ids.make(run.name, "metrics"), "Test metrics", short="Metrics")
     m = run.metrics
     if m is None:
         return sec.add(B.missing("no test metrics: the run has no metrics.json and no test predictions to evaluate."))
@@ -252,7 +271,7 @@ def _metrics(ids: Ids, run) -> Section:
 
 
 def _errors(ids: Ids, run) -> Section:
-    sec = Section(ids.make(run.name, "errors"), "Confusion matrix and per-class results")
+    sec = Section(ids.make(run.name, "errors"), "Confusion matrix and per-class results", short="Confusions")
     if run.metrics is None:
         return sec.add(B.missing("no evaluation in this run."))
     if run.eval_images:
@@ -323,7 +342,7 @@ def _model(ids: Ids, run, rj: dict) -> Section:
 def _audits(ids: Ids, run) -> Section:
     from trainlab.report import fairness as F
 
-    sec = Section(ids.make(run.name, "fairness"), "Fairness audit")
+    sec = Section(ids.make(run.name, "fairness"), "Fairness audit", short="Fairness")
     if not run.audits:
         sec.add(B.missing("no fairness audit of this run (trainlab audit <run> --by <attribute> writes <run>/audit/)."))
     for audit in run.audits:
