@@ -45,6 +45,9 @@ class AffineParams:
     zy: torch.Tensor  # column zoom factor
     flip: torch.Tensor  # bool: horizontal flip
 
+    def take(self, index: torch.Tensor) -> "AffineParams":
+        return AffineParams(*(getattr(self, f)[index] for f in ("theta", "tx", "ty", "shear", "zx", "zy", "flip")))
+
     @classmethod
     def identity(cls, n: int) -> "AffineParams":
         zeros, ones = torch.zeros(n), torch.ones(n)
@@ -135,18 +138,26 @@ class BatchAugment:
     """Training-time augmentation of a float batch on its device; ``eval`` batches are never passed here.
 
     ``generator`` (a CPU ``torch.Generator``) draws the per-sample parameters, so the augmentation of a
-    run is reproducible from its seed regardless of the device it runs on.
+    run is reproducible from its seed regardless of the device it runs on. Under data parallelism every
+    process draws the parameters of the whole *global* batch (``global_size`` samples, the same stream
+    on every process) and uses rows ``offset ...`` of them: sample k of a global batch gets the same
+    transform on any number of processes.
     """
 
     def __init__(self, affine: KerasAffine | None):
         self.affine = affine if affine is not None and not affine.is_identity else None
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None, *, offset: int = 0,
+                 global_size: int | None = None) -> torch.Tensor:
         if self.affine is None:
             return images
+        n = images.shape[0]
         size = (images.shape[-2], images.shape[-1])
-        theta = affine_theta(self.affine.sample(images.shape[0], size, generator), size)
-        out = apply_affine(images, theta)
+        total = max(global_size or n, 1)
+        params = self.affine.sample(total, size, generator)
+        if (offset, total) != (0, n):  # this process's rows (padding rows reuse the last one)
+            params = params.take((offset + torch.arange(n)).clamp(max=total - 1))
+        out = apply_affine(images, affine_theta(params, size))
         if images.is_contiguous(memory_format=torch.channels_last):
             out = out.contiguous(memory_format=torch.channels_last)
         return out

@@ -31,17 +31,30 @@ class Batch:
     labels: torch.Tensor  # (B,) int64
     weights: torch.Tensor  # (B,) float32: 1 for real samples, 0 for padding
     index: np.ndarray  # (B,) positions into the image array (padding repeats a real one)
+    offset: int = 0  # where this process's rows start in the global batch
+    global_size: int = 0  # real samples in the global batch (all processes)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One process's share of one global batch."""
+
+    rows: np.ndarray  # positions (into the index given to shard_plan), padded to ``len(weights)``
+    weights: np.ndarray  # 1 for real rows, 0 for padding
+    offset: int  # first row's position within the global batch
+    global_size: int  # real rows in the global batch
 
 
 def shard_plan(
     n: int, *, batch_size: int, epoch: int = 0, seed: int = 0, shuffle: bool = True, rank: int = 0,
     world_size: int = 1, drop_last: bool = False,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """This process's batches for one epoch: a list of ``(positions, weights)`` into ``0..n-1``.
+) -> list[Step]:
+    """This process's batches for one epoch, as :class:`Step` s of positions into ``0..n-1``.
 
-    Every process gets the same number of batches. Across processes and batches, the weight-1
-    positions are a permutation of ``0..n-1`` (or of all but the last ``n mod global`` ones with
-    ``drop_last``).
+    Every process gets the same number of steps. Across processes and steps, the weight-1 positions
+    are a permutation of ``0..n-1`` (of all but the last ``n mod (batch_size x world_size)`` with
+    ``drop_last``). Rows keep the permutation's order, so a global batch is the same sequence of
+    samples on any number of processes.
     """
     if shuffle:
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)).numpy()
@@ -53,14 +66,18 @@ def shard_plan(
         chunk = order[start : start + per_step]
         if len(chunk) < per_step and drop_last:
             break
-        local = np.array_split(chunk, world_size)[rank] if len(chunk) < per_step else chunk[rank * batch_size : (rank + 1) * batch_size]
+        if len(chunk) == per_step:
+            offset, pos = rank * batch_size, chunk[rank * batch_size : (rank + 1) * batch_size]
+        else:  # the last, smaller global batch: split as evenly as possible
+            sizes = [len(part) for part in np.array_split(np.arange(len(chunk)), world_size)]
+            offset = sum(sizes[:rank])
+            pos = chunk[offset : offset + sizes[rank]]
         width = -(-len(chunk) // world_size)  # every process gets this many rows (ceil)
-        pos = np.sort(local)  # sorted reads are kinder to a memory-mapped file
         weights = np.ones(width, np.float32)
         if len(pos) < width:
             weights[len(pos) :] = 0.0
             pos = np.concatenate([pos, np.repeat(order[:1], width - len(pos))])
-        plan.append((pos, weights))
+        plan.append(Step(pos, weights, offset, len(chunk)))
     return plan
 
 
@@ -92,12 +109,13 @@ class BatchLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def plan(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def plan(self) -> list[Step]:
+        """This epoch's steps, with rows translated to positions in the image array."""
         steps = shard_plan(
             len(self.indices), batch_size=self.batch_size, epoch=self.epoch, seed=self.seed, shuffle=self.shuffle,
             rank=self.rank, world_size=self.world_size, drop_last=self.drop_last,
         )
-        return [(self.indices[pos], w) for pos, w in steps]
+        return [Step(self.indices[s.rows], s.weights, s.offset, s.global_size) for s in steps]
 
     def __len__(self) -> int:
         n, per_step = len(self.indices), self.batch_size * self.world_size
@@ -110,27 +128,29 @@ class BatchLoader:
         return (n // per_step) * per_step if self.drop_last else n
 
     # ---- iteration ---------------------------------------------------------------------------
-    def _host_batch(self, rows: np.ndarray, weights: np.ndarray):
+    def _host_batch(self, step: Step):
+        rows = step.rows
         images = torch.from_numpy(self.images[rows])  # one gather: a copy out of the memory map
         if self.uint8_transform is not None:
             chw = images.permute(0, 3, 1, 2)
             images = torch.stack([self.uint8_transform(img) for img in chw]).permute(0, 2, 3, 1).contiguous()
         labels = torch.from_numpy(self.labels[rows])
-        w = torch.from_numpy(weights)
+        w = torch.from_numpy(step.weights)
         if self.device.type == "cuda":
             images, labels, w = images.pin_memory(), labels.pin_memory(), w.pin_memory()
-        return images, labels, w, rows
+        return images, labels, w, step
 
     def _to_device(self, host) -> Batch:
-        images, labels, w, rows = host
+        images, labels, w, step = host
         nb = self.device.type == "cuda"
-        return Batch(images.to(self.device, non_blocking=nb), labels.to(self.device, non_blocking=nb), w.to(self.device, non_blocking=nb), rows)
+        return Batch(images.to(self.device, non_blocking=nb), labels.to(self.device, non_blocking=nb),
+                     w.to(self.device, non_blocking=nb), step.rows, step.offset, step.global_size)
 
     def __iter__(self) -> Iterator[Batch]:
         plan = self.plan()
         if self.prefetch <= 0:
-            for rows, w in plan:
-                yield self._to_device(self._host_batch(rows, w))
+            for step in plan:
+                yield self._to_device(self._host_batch(step))
             return
         q: queue.Queue = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
@@ -138,8 +158,8 @@ class BatchLoader:
 
         def work():
             try:
-                for rows, w in plan:
-                    item = self._host_batch(rows, w)
+                for step in plan:
+                    item = self._host_batch(step)
                     while not stop.is_set():
                         try:
                             q.put(item, timeout=0.1)

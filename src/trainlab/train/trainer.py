@@ -263,9 +263,8 @@ class Trainer:
         cfg, loader = self.cfg, self.train_loader
         self.model.train()
         loader.set_epoch(epoch)
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 7_919 + self.dist.rank)
-        per_step = cfg.batch_size * self.dist.world_size
-        n_real = len(loader.indices)
+        # The same stream on every process: each draws the whole global batch's transforms, uses its rows.
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 7_919)
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss*n, correct, n
         check_every = 1 if self.device.type == "cpu" else 25
         pending: list[torch.Tensor] = []
@@ -276,8 +275,9 @@ class Trainer:
         t0 = time.perf_counter()
         try:
             for i, batch in enumerate(loader):
-                n_global = min(per_step, n_real - i * per_step)
-                x = self.norm.normalize(self.augment(self.norm.to_float(batch.images), gen))
+                n_global = batch.global_size
+                x = self.augment(self.norm.to_float(batch.images), gen, offset=batch.offset, global_size=n_global)
+                x = self.norm.normalize(x)
                 y = batch.labels
                 target = y
                 if self.mixup is not None:
