@@ -249,6 +249,8 @@ def _check(value: Any, tp: Any, where: str, key: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         return _check(value, inner[0], where, key)
     if origin is Literal:
+        if isinstance(value, bool) and ("on" if value else "off") in args:
+            value = "on" if value else "off"  # YAML 1.1 reads a bare off/on as a boolean
         if value not in args or isinstance(value, bool):
             raise TrainlabError(f"{where}: {key}: {_show(value)} is not allowed; choose one of {', '.join(map(str, args))}")
         return value
