@@ -102,9 +102,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    import yaml
+
     from trainlab.models.summary import summary_cli
 
-    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out)
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TrainlabError(f"--option '{item}' is not KEY=VALUE, e.g. --option mode=frozen")
+        options[key.strip()] = yaml.safe_load(value)
+    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out, options=options)
     return 0
 
 
@@ -215,22 +223,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary
-    p = verbs.add_parser("evaluate", help="metrics, per-class table, confusion matrix and reliability diagram")
-    p.add_argument("target", type=Path, help="run folder or predictions file")
+    p = verbs.add_parser(
+        "evaluate", help="metrics, per-class table, confusion matrix and reliability diagram",
+        description="Score one predictions table: accuracy, top-5, balanced accuracy, F1, ROC AUC, log loss, ECE; "
+        "per_class.csv, top_confusions.csv, confusion matrices and a reliability diagram.",
+    )
+    p.add_argument("target", type=Path, help="run folder (reads predictions/<split>.csv) or predictions file")
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
-    p = verbs.add_parser("compare", help="compare runs: metrics table, curves, McNemar's paired test")
-    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders")
-    p.add_argument("--split", default="test")
-    p.add_argument("--names", nargs="*", default=None, help="display names for the runs (default: folder names)")
+    p = verbs.add_parser(
+        "compare", help="compare runs: metrics table, curves, McNemar's paired test",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders (or predictions files)")
+    p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
+    p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
-    p = verbs.add_parser("summary", help="per-layer table with the formula behind every parameter count")
-    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>) or run folder")
-    p.add_argument("--input", default=None, help="input shape HxWxC, e.g. 100x100x3 (default: the model's own)")
-    p.add_argument("--classes", type=int, default=None, help="number of classes (default: 102 for seed_cnn, or the run's)")
-    p.add_argument("--out", type=Path, default=None, help="also write the table as CSV/markdown to this folder")
+    p = verbs.add_parser(
+        "summary", help="per-layer table with the formula behind every parameter count",
+        description="Per-layer table (name, type, output shape, parameters, trainable) with the formula behind every "
+                    "count, in PyTorch's and Keras's conventions (they differ for LSTM and BatchNorm), and totals.",
+        epilog="examples: trainlab summary seed_cnn | trainlab summary sine_lstm | "
+               "trainlab summary timm:efficientnet_b0 --classes 102 | trainlab summary runs/<run>",
+    )
+    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>), run folder, or a weights .safetensors written by trainlab")
+    p.add_argument("--input", default=None, help="input shape HxWxC for images (e.g. 100x100x3), TxF for recurrent models, F for an MLP (default: the model's or run's own)")
+    p.add_argument("--classes", type=int, default=None, help="number of classes (default: the run's; 102 for seed_cnn; 1 for sine models; the pretrained head for timm)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="model option, e.g. --option mode=frozen (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="also write summary.csv, summary.md and summary.json to this folder")
     p.set_defaults(func=cmd_summary)
 
     # fairness
