@@ -25,21 +25,11 @@ import numpy as np
 import torch
 
 from trainlab.errors import TrainlabError
+from trainlab.models.weights import unwrap_model as unwrap
 from trainlab.utils.io import _fsync_dir
 
 WEIGHTS = "model.safetensors"
 STATE = "state.pt"
-
-
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The plain module inside DistributedDataParallel and/or torch.compile wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        elif isinstance(model, torch.nn.parallel.DistributedDataParallel):
-            model = model.module
-        else:
-            return model
 
 
 # ---- RNG -------------------------------------------------------------------------------------

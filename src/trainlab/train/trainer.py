@@ -183,8 +183,6 @@ class Trainer:
 
         self.amp_dtype = resolve_amp(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        if self.staged:  # the optimizer must know every parameter that will ever train
-            model.unfreeze_backbone()
         self.optimizer = self._make_optimizer()
         total = cfg.epochs * self.steps_per_epoch
         self.schedule = WarmupSchedule(
@@ -205,15 +203,11 @@ class Trainer:
 
     # ---- set-up helpers ----------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        cfg, model = self.cfg, self.model
-        if hasattr(model, "param_groups"):  # timm backbones: a lower backbone learning rate
-            groups = model.param_groups(lr=cfg.lr, backbone_lr_scale=cfg.backbone_lr_scale, weight_decay=cfg.weight_decay)
-        elif cfg.weight_decay > 0:
-            from timm.optim import param_groups_weight_decay  # no decay on biases and norm weights
+        from trainlab.models.registry import param_groups
 
-            groups = param_groups_weight_decay(model, cfg.weight_decay)
-        else:
-            groups = [{"params": [p for p in model.parameters()]}]
+        cfg, model = self.cfg, self.model
+        # timm models: head at lr, backbone at lr x backbone_lr_scale; all: no decay on biases and norms.
+        groups = param_groups(model, lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_lr_scale=cfg.backbone_lr_scale)
         fused = {"fused": True} if self.device.type == "cuda" else {}
         if cfg.optimizer == "adam":
             return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)  # L2, as Keras' Adam
@@ -403,7 +397,11 @@ class Trainer:
         self._set_stage(state["epoch"])  # the parameters trainable at that point
         ckpt.load_model_weights(folder, self.model)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        current = dict(self.schedule.__dict__)  # this session's schedule (train.epochs may have grown)
+        self.scheduler.load_state_dict(state["scheduler"])  # the step count (and the saved schedule's fields)
+        self.schedule.__dict__.update(current)
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base * self.schedule(self.scheduler.last_epoch)
         self.scaler.load_state_dict(state["scaler"])
         ckpt.set_rng_state(state["rng"])
         if self.dist.rank:  # every process keeps its own dropout stream
