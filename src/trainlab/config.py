@@ -41,6 +41,7 @@ class DataSection:
     format: Literal["auto", "ip102", "fairface", "imagefolder", "csv"] = "auto"
     target: str | None = None  #: FairFace/CSV: the column to classify
     val_fraction: float = 0.1  #: share of train carved out as val when the dataset has no val split
+    test_fraction: float = 0.1  #: share of train carved out as test when the dataset has no test split
     seed: int = 0  #: seed of that carve-out
     on_bad_image: Literal["error", "skip"] = "error"
     image_size: list[int] | None = None  #: [H, W]; default: the model's own input size (data_config)
@@ -338,6 +339,8 @@ def validate(recipe: Recipe, where: str = "recipe") -> Recipe:
         ("train.augment.mixup", t.augment.mixup >= 0, "must be 0 (off) or a positive Beta alpha"),
         ("train.augment.cutmix", t.augment.cutmix >= 0, "must be 0 (off) or a positive Beta alpha"),
         ("data.val_fraction", 0 <= recipe.data.val_fraction < 1, "must lie in [0, 1)"),
+        ("data.test_fraction", 0 <= recipe.data.test_fraction < 1, "must lie in [0, 1)"),
+        ("data.val_fraction", recipe.data.val_fraction + recipe.data.test_fraction < 1, "+ data.test_fraction must stay below 1"),
     ]
     for key, ok, why in rules:
         if not ok:

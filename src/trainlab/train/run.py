@@ -70,7 +70,12 @@ def train_from_recipe(
     out: str | Path | None = None,
 ) -> Path:
     """Train from a recipe file (or continue ``resume``, a run folder); returns the run folder."""
+    from trainlab.train.host_memory import keep_freed_memory
+
+    tuned = keep_freed_memory()  # before torch is imported (see the module)
     from trainlab.train import distributed
+
+    log.debug("host allocator: %s", ", ".join(tuned) or "system defaults")
 
     overrides = list(overrides or ())
     if resume is not None:
@@ -157,7 +162,7 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     t_start = time.perf_counter()
     d = cfg.data
     manifest = load_manifest(Path(d.root).expanduser(), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
-                             seed=d.seed, on_bad_image=d.on_bad_image)
+                             seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
     model, options = _model_for(cfg, manifest.num_classes)
     data_config = dict(model.data_config)
     size = tuple(cfg.data.image_size or data_config["input_size"][-2:])
