@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from trainlab.config import AugmentSection, TrainSection
+from trainlab.data.augment import uint8_policy
+from trainlab.data.loader import BatchLoader
+from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
 from trainlab.train.trainer import NonFiniteLoss, Trainer, WarmupSchedule
 
@@ -203,3 +206,29 @@ def test_regularization_loss_is_added(tmp_path):
     trainer(plain, images, labels, epochs=1).fit()
     trainer(penalised, images, labels, epochs=1).fit()
     assert penalised.fc.weight.abs().sum() < 0.5 * plain.fc.weight.abs().sum()
+
+
+def test_modern_recipe_trivialaugment_mixup_cutmix_label_smoothing(tmp_path):
+    images, labels = make_data(96)
+    t = trainer(TinyNet(), images, labels, epochs=2, label_smoothing=0.1,
+                augment=AugmentSection(extra="trivialaugment", mixup=0.2, cutmix=1.0))
+    assert t.train_loader.drop_last and t.mixup is not None  # timm's Mixup needs full, even batches
+    result = t.fit()
+    assert all(math.isfinite(h["train_loss"]) for h in result.history)
+    plain = next(iter(BatchLoader(images, labels, np.arange(16), batch_size=16, shuffle=False, prefetch=0)))
+    policy = next(iter(BatchLoader(images, labels, np.arange(16), batch_size=16, shuffle=False, prefetch=0,
+                                   uint8_transform=uint8_policy("trivialaugment"))))
+    assert policy.images.dtype == torch.uint8 and policy.images.shape == plain.images.shape
+    changed = [not torch.equal(a, b) for a, b in zip(policy.images, plain.images)]
+    assert 0 < sum(changed)  # drawn per image (some draws are the identity)
+    with pytest.raises(TrainlabError, match="even train.batch_size"):
+        trainer(TinyNet(), images, labels, batch_size=15, augment=AugmentSection(mixup=0.2))
+
+
+def test_channels_last_trains_the_same():
+    images, labels = make_data(64)
+    a = trainer(TinyNet(), images, labels, epochs=1, deterministic=True, augment=AugmentSection())
+    b = trainer(TinyNet(), images, labels, epochs=1, deterministic=True, augment=AugmentSection(), channels_last=True)
+    a.fit(), b.fit()
+    for key, value in a.model.state_dict().items():
+        torch.testing.assert_close(b.model.state_dict()[key], value, atol=1e-5, rtol=1e-4)

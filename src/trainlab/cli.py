@@ -8,6 +8,7 @@ A :class:`~trainlab.errors.TrainlabError` is printed as ``error: ...`` and exits
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def cmd_train(args) -> int:
     if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
         recipe, overrides = None, [recipe, *overrides]
     run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
-    print(f"run folder: {run}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
+        print(f"run folder: {run}")
     return 0
 
 

@@ -228,7 +228,7 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            net = DDP(net, device_ids=ids, broadcast_buffers=True)
+            net = DDP(net, device_ids=ids)
         return torch.compile(net) if self.cfg.compile else net
 
     def _set_stage(self, epoch: int) -> None:
