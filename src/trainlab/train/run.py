@@ -132,7 +132,8 @@ def _model_for(cfg: Recipe, num_classes: int):
     return create_model(cfg.model.name, num_classes, **options), options
 
 
-def _make_run_dir(cfg: Recipe, where: str, out) -> Path:
+def _choose_run_dir(cfg: Recipe, where: str, out) -> Path:
+    """The new run's folder (not created yet): checked before any work, so a clash fails at once."""
     runs = Path(out) if out is not None else Path(cfg.output.runs)
     stem = Path(where).name.removesuffix(".yaml") if where != "recipe" else "run"
     name = cfg.output.name or f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
@@ -146,7 +147,6 @@ def _make_run_dir(cfg: Recipe, where: str, out) -> Path:
         while (runs / f"{name}-{k}").exists():
             k += 1
         run_dir = runs / f"{name}-{k}"
-    run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
 
@@ -161,6 +161,8 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
 
     t_start = time.perf_counter()
     d = cfg.data
+    if dist.is_main and run_dir is None:
+        run_dir = _choose_run_dir(cfg, where, out)
     manifest = load_manifest(Path(d.root).expanduser(), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
                              seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
     model, options = _model_for(cfg, manifest.num_classes)
@@ -179,9 +181,9 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     manifest = cache.manifest
     cache_s = time.perf_counter() - t0
 
-    if dist.is_main and run_dir is None:
-        run_dir = _make_run_dir(cfg, where, out)
     run_dir = Path(distributed.broadcast_object(str(run_dir) if run_dir is not None else None))
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     record = RunRecord(run_dir, dist.is_main, _previous_record(run_dir) if resumed else None)
     if dist.is_main:
         atomic_write_text(run_dir / "config.yaml", "# trainlab resolved recipe: trainlab train <this file> redoes the run\n" + cfg.to_yaml())
@@ -205,8 +207,10 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     )
 
     def on_epoch_end(row: dict, best: dict) -> None:
+        timings = dict(record.data.get("timings", {}))
+        timings["train_s"] = round(timings.get("train_s", 0.0) + row["time_s"], 2)  # summed over sessions
         record.update(epochs_done=row["epoch"], best_epoch=best["best_epoch"], best_metric=best["best_metric"],
-                      last_epoch=row)
+                      last_epoch=row, timings=timings)
 
     trainer = Trainer(
         model, cfg.train, images=cache.images, labels=manifest.labels(), train_index=index["train"], val_index=index["val"],
@@ -234,7 +238,6 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     except BaseException as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    train_s = result.train_seconds
 
     # Predictions of the best checkpoint (the last one when there was no improvement to keep).
     t0 = time.perf_counter()
@@ -246,7 +249,6 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     load_model_weights(chosen, trainer.model)
     written = _write_predictions(trainer, manifest, index, run_dir, dist.is_main)
     timings = dict(record.data.get("timings", {}))
-    timings["train_s"] = round(timings.get("train_s", 0.0) + train_s, 2)  # summed over resumed sessions
     timings["predict_s"] = round(time.perf_counter() - t0, 2)
     timings["total_s"] = round(timings.get("total_s", 0.0) + time.perf_counter() - t_start, 2)
     record.update(
