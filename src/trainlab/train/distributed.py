@@ -93,6 +93,14 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
     return box[0]
 
 
+def sync_buffers(model: torch.nn.Module) -> None:
+    """Give every process rank 0's buffers (BatchNorm running statistics) before evaluating or saving:
+    DDP syncs them at the start of a forward pass, so each process's last step left its own."""
+    if _active():
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def barrier() -> None:
     if _active():
         dist.barrier()

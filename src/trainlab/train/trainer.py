@@ -33,7 +33,7 @@ from trainlab.data.loader import BatchLoader, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
 from trainlab.train import history
-from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier
+from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
 from trainlab.utils.log import get_logger, progress
 
 log = get_logger("trainlab.train")
@@ -442,6 +442,7 @@ class Trainer:
             self._set_stage(epoch)
             t0 = time.perf_counter()
             train = self.train_epoch(epoch)
+            sync_buffers(self.model)
             val = self.evaluate(self.val_index) if has_val else {"loss": float("nan"), "acc": float("nan")}
             self.epoch = epoch + 1
             row = {
