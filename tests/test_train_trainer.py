@@ -232,3 +232,23 @@ def test_channels_last_trains_the_same():
     a.fit(), b.fit()
     for key, value in a.model.state_dict().items():
         torch.testing.assert_close(b.model.state_dict()[key], value, atol=1e-5, rtol=1e-4)
+
+
+def test_staged_fine_tuning_trains_the_head_first_then_everything():
+    from trainlab.models.registry import create_model
+
+    images, labels = make_data(64)
+    model = create_model("timm:test_efficientnet", NUM_CLASSES, mode="staged", input_size=[SIZE, SIZE])
+    start = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head0 = model.head.fc.weight.detach().clone()
+    snapshots = []
+    t = trainer(model, images, labels, epochs=2, stage_epochs=1, lr=0.01)
+    t.on_epoch_end = lambda row, best: snapshots.append({k: v.clone() for k, v in model.backbone.state_dict().items()})
+    t.fit()
+    after_stage, after_all = snapshots
+    for key, value in start.items():  # weights and BatchNorm statistics untouched while frozen
+        torch.testing.assert_close(after_stage[key], value, rtol=0, atol=0, msg=key)
+    assert not torch.equal(model.head.fc.weight, head0)
+    changed = [k for k in start if k.endswith("weight") and not torch.equal(after_all[k], start[k])]
+    assert len(changed) > 0.5 * sum(k.endswith("weight") for k in start)
+    assert all(p.requires_grad for p in model.parameters())

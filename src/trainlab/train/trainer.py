@@ -153,7 +153,8 @@ class Trainer:
         self.model = model.to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.staged = getattr(model, "mode", None) == "staged" and cfg.stage_epochs > 0
+        # mode=staged: the backbone is frozen for train.stage_epochs (0: unfrozen from the start)
+        self.staged = getattr(model, "mode", None) == "staged" and hasattr(model, "unfreeze_backbone")
 
         a = cfg.augment
         self.augment = BatchAugment(
