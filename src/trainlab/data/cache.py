@@ -12,8 +12,8 @@ added, removed or reordered file gives a new key, hence a rebuild; an unchanged 
 folder and opens it at once: the array is memory-mapped, so opening reads no pixels.
 
 A build decodes in parallel worker processes (:mod:`trainlab.data._pool`) straight into a
-preallocated memory map inside a temporary folder, fsyncs it, writes ``meta.json`` and renames the
-folder into place. A killed build leaves only a ``.building-*`` folder (removed by the next build),
+preallocated ``.npy`` file (each chunk of rows written with one ``pwrite``) inside a temporary
+folder, fsyncs it, writes ``meta.json`` and renames the folder into place. A killed build leaves only a ``.building-*`` folder (removed by the next build),
 never a cache that looks complete. Truncated or non-image files are found here, where decoding
 happens anyway: an error naming each file and the manifest line, or with ``on_bad_image="skip"``
 a counted, listed skip, the rows removed from ``.images`` and ``.manifest`` alike.
@@ -148,13 +148,14 @@ def _build(tmp: Path, manifest: Manifest, key: str, size, policy: str, workers: 
     paths = [str(p) for p in manifest.frame["path"]]
     npy = tmp / "images.npy"
     out = np.lib.format.open_memmap(npy, mode="w+", dtype=np.uint8, shape=(n, size[0], size[1], 3))
-    del out  # preallocated (sparse) on disk; the workers write into it
+    offset = out.offset  # the .npy header's length: row i starts at offset + i * H * W * 3
+    del out  # preallocated (sparse) on disk; the workers write their rows into it
     tasks = [(r.start, paths[r.start:r.stop]) for r in chunked(n, CHUNK)]  # each task carries its own paths
     n_workers = resolve_workers(workers, len(tasks))
     bad: list[tuple[int, str]] = []
     for failed in run_chunks(
         _workers.decode_into_cache, tasks, workers=n_workers, initializer=_workers.init_cache_writer,
-        initargs=(str(npy), size, policy), total=n, desc=f"caching {size[0]}x{size[1]}", weight=lambda t: len(t[1]),
+        initargs=(str(npy), offset, size, policy), total=n, desc=f"caching {size[0]}x{size[1]}", weight=lambda t: len(t[1]),
     ):
         bad.extend(failed)
         if on_bad_image == "error" and len(bad) >= MAX_BAD_BEFORE_STOP:
