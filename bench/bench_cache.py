@@ -99,7 +99,7 @@ def main() -> None:
     rows = [
         ("plain Pillow loop: open → convert → resize (1 process)", f"{baseline:,.0f} img/s", "1.00×"),
         ("trainlab decode_image (JPEG draft + resize, 1 process)", f"{serial:,.0f} img/s", f"{serial / baseline:.2f}×"),
-        (f"trainlab build_cache ({workers} worker processes, memmap)", f"{build:,.0f} img/s ({build_s:.1f} s)", f"{build / baseline:.2f}×"),
+        (f"trainlab build_cache ({workers} worker processes → memory-mapped .npy)", f"{build:,.0f} img/s ({build_s:.1f} s)", f"{build / baseline:.2f}×"),
         (f"open the built {opened['images']:,}-image cache (fresh process)", f"{opened['open_s']:.3f} s", ""),
         ("  resident memory added by opening it", f"{opened['rss_open_delta_mb']:.1f} MiB (array {opened['array_mb']:.0f} MiB mapped)", ""),
         ("  process RSS after opening (Python + numpy + pandas + Pillow)", f"{opened['rss_after_mb']:.0f} MiB", ""),

@@ -210,7 +210,9 @@ def format_summary(summary: dict, manifest: Manifest, out: Path, *, checked: boo
         lines.append(f"repaired   {rep['rows']} '{rep['column']}' value(s) damaged by a spreadsheet: "
                      + ", ".join(f"{k} → {v}" for k, v in rep["values"].items()))
     imb = summary["imbalance"]
-    if imb["ratio"]:
+    if imb["ratio"] == 1.0:
+        lines.append(f"imbalance  1.00 (balanced: {imb['largest']['images']} training images per class)")
+    elif imb["ratio"]:
         lines.append(f"imbalance  {imb['ratio']:.2f} (train: largest '{imb['largest']['class']}' {imb['largest']['images']}, "
                      f"smallest '{imb['smallest']['class']}' {imb['smallest']['images']})")
     if imb.get("classes_without_train_images"):
