@@ -25,3 +25,15 @@ def test_write_json_turns_nan_into_null(tmp_path):
 def test_atomic_write_text_creates_folders(tmp_path):
     atomic_write_text(tmp_path / "a" / "b" / "c.txt", "hi")
     assert (tmp_path / "a" / "b" / "c.txt").read_text() == "hi"
+
+
+def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    os.chmod(tmp_path / "a.txt", 0o640)
+    atomic_write_text(tmp_path / "a.txt", "y")  # replacing keeps the existing file's mode
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640

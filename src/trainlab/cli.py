@@ -101,9 +101,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    import yaml
+
     from trainlab.models.summary import summary_cli
 
-    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out)
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TrainlabError(f"--option '{item}' is not KEY=VALUE, e.g. --option mode=frozen")
+        options[key.strip()] = yaml.safe_load(value)
+    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out, options=options)
     return 0
 
 
@@ -120,22 +128,32 @@ def cmd_audit(args) -> int:
 def cmd_mitigate(args) -> int:
     from trainlab.fairness.mitigate import mitigate_cli
 
-    mitigate_cli(args.run, by=args.by, constraint=args.constraint, favorable=args.favorable, out=args.out, seed=args.seed)
+    mitigate_cli(
+        args.run, by=args.by, constraint=args.constraint, favorable=args.favorable, out=args.out, seed=args.seed,
+        tolerance=args.tolerance, min_group_size=args.min_group_size, bootstrap=args.bootstrap,
+    )
     return 0
 
 
 # ---- experiments, demo, report -----------------------------------------------------------
+def _sine_options(args) -> dict:
+    return dict(
+        out=args.out, epochs=args.epochs, seeds=args.seeds, quick=args.quick, first_seed=args.seed,
+        device=args.device, threads=args.threads, workers=args.jobs,
+    )
+
+
 def cmd_sine(args) -> int:
     from trainlab.experiments.sine import sine_cli
 
-    sine_cli(out=args.out, epochs=args.epochs, seeds=args.seeds, quick=args.quick)
+    sine_cli(**_sine_options(args), windows=args.windows, windows_epochs=args.windows_epochs)
     return 0
 
 
 def cmd_fit_function(args) -> int:
     from trainlab.experiments.sine import fit_function_cli
 
-    fit_function_cli(fn=args.fn, domain=args.domain, out=args.out, epochs=args.epochs, seeds=args.seeds, quick=args.quick)
+    fit_function_cli(fn=args.fn, domain=args.domain, standardize=args.standardize, **_sine_options(args))
     return 0
 
 
@@ -205,59 +223,95 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary
-    p = verbs.add_parser("evaluate", help="metrics, per-class table, confusion matrix and reliability diagram")
-    p.add_argument("target", type=Path, help="run folder or predictions file")
+    p = verbs.add_parser(
+        "evaluate", help="metrics, per-class table, confusion matrix and reliability diagram",
+        description="Score one predictions table: accuracy, top-5, balanced accuracy, F1, ROC AUC, log loss, ECE; "
+        "per_class.csv, top_confusions.csv, confusion matrices and a reliability diagram.",
+    )
+    p.add_argument("target", type=Path, help="run folder (reads predictions/<split>.csv) or predictions file")
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
-    p = verbs.add_parser("compare", help="compare runs: metrics table, curves, McNemar's paired test")
-    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders")
-    p.add_argument("--split", default="test")
-    p.add_argument("--names", nargs="*", default=None, help="display names for the runs (default: folder names)")
+    p = verbs.add_parser(
+        "compare", help="compare runs: metrics table, curves, McNemar's paired test",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders (or predictions files)")
+    p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
+    p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
-    p = verbs.add_parser("summary", help="per-layer table with the formula behind every parameter count")
-    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>) or run folder")
-    p.add_argument("--input", default=None, help="input shape HxWxC, e.g. 100x100x3 (default: the model's own)")
-    p.add_argument("--classes", type=int, default=None, help="number of classes (default: 102 for seed_cnn, or the run's)")
-    p.add_argument("--out", type=Path, default=None, help="also write the table as CSV/markdown to this folder")
+    p = verbs.add_parser(
+        "summary", help="per-layer table with the formula behind every parameter count",
+        description="Per-layer table (name, type, output shape, parameters, trainable) with the formula behind every "
+                    "count, in PyTorch's and Keras's conventions (they differ for LSTM and BatchNorm), and totals.",
+        epilog="examples: trainlab summary seed_cnn | trainlab summary sine_lstm | "
+               "trainlab summary timm:efficientnet_b0 --classes 102 | trainlab summary runs/<run>",
+    )
+    p.add_argument("model", help="model name (seed_cnn, sine_mlp, sine_lstm, sine_gru, timm:<name>), run folder, or a weights .safetensors written by trainlab")
+    p.add_argument("--input", default=None, help="input shape HxWxC for images (e.g. 100x100x3), TxF for recurrent models, F for an MLP (default: the model's or run's own)")
+    p.add_argument("--classes", type=int, default=None, help="number of classes (default: the run's; 102 for seed_cnn; 1 for sine models; the pretrained head for timm)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="model option, e.g. --option mode=frozen (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="also write summary.csv, summary.md and summary.json to this folder")
     p.set_defaults(func=cmd_summary)
 
     # fairness
-    p = verbs.add_parser("audit", help="group fairness audit of predictions, with bootstrap confidence intervals")
+    p = verbs.add_parser("audit", help="group fairness audit of predictions, with bootstrap confidence intervals",
+                         description="Audit a classifier's predictions across attribute columns: per-group rates, disparities "
+                                     "and flags with bootstrap 95% confidence intervals. Definitions: docs/fairness.md.")
     p.add_argument("target", type=Path, help="run folder or predictions file")
-    p.add_argument("--by", action="append", required=True, help="attribute column(s) to group by; 'race,gender' for intersections; repeat for several")
-    p.add_argument("--split", default="test")
-    p.add_argument("--favorable", default=None, help="the favorable (positive) class for selection-rate measures")
-    p.add_argument("--reference", default=None, help="reference group for ratios (default: the group with the highest selection rate)")
+    p.add_argument("--by", action="append", required=True, help="attribute column to group by; 'race,gender' for their intersection; repeat for several audits")
+    p.add_argument("--split", default="test", help="split to audit when given a run (default test)")
+    p.add_argument("--favorable", default=None, help="the favorable (positive) class for selection-rate measures (default: the second class of a binary target; "
+                   "multi-class: none, headline figures are the worst over classes)")
+    p.add_argument("--reference", default=None, help="reference ('privileged') group for the group-vs-reference measures, e.g. White or 'White,Male' (default: each audit's largest group)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for confidence intervals (default 1000; 0 disables)")
-    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this are reported as too small (default 30)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/audit)")
+    p.add_argument("--min-group-size", type=int, default=30, help="smaller groups are reported as too small and left out of gaps (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/audit, or next to a predictions file)")
     p.set_defaults(func=cmd_audit)
     p = verbs.add_parser("mitigate", help="fit per-group thresholds on val, apply to test, report before/after")
     p.add_argument("run", type=Path, help="run folder (needs predictions/val and predictions/test)")
-    p.add_argument("--by", required=True, help="attribute column to equalise across")
-    p.add_argument("--constraint", default="demographic_parity", choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity"))
-    p.add_argument("--favorable", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/mitigated-<constraint>)")
+    p.add_argument("--by", required=True, help="attribute column to equalise across ('race,gender' for their intersection)")
+    p.add_argument("--constraint", default="demographic_parity", choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity"),
+                   help="the parity to reach (default demographic_parity)")
+    p.add_argument("--favorable", default=None, help="favorable class: thresholds on its probability (default: the second class of a binary target; "
+                   "multi-class targets without it get per-group score offsets)")
+    p.add_argument("--tolerance", type=float, default=0.05, help="multi-class offset search: largest parity gap allowed on val (default 0.05)")
+    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this on val keep their predictions (multi-class) and are left out of the gaps (default 30)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the before/after confidence intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the thresholder's randomised decisions and the bootstrap (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="output folder, usable as a run folder by evaluate and audit (default: <run>/mitigated-<constraint>)")
     p.set_defaults(func=cmd_mitigate)
 
     # experiments
-    p = verbs.add_parser("sine", help="fit y = sin(x) with an MLP, an LSTM and a GRU (the coursework, done properly)")
-    p.add_argument("--out", type=Path, default=Path("sine"), help="output folder (default ./sine)")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--seeds", type=int, default=5, help="repeat over this many seeds and report mean ± std")
-    p.add_argument("--quick", action="store_true", help="fewer epochs and seeds, for a smoke run")
+    def fitting_args(p: argparse.ArgumentParser, default_out: str) -> None:
+        p.add_argument("--out", type=Path, default=Path(default_out), help=f"output folder (default ./{default_out})")
+        p.add_argument("--epochs", type=int, default=None, help="epochs per model (default 100, as the coursework; --quick: 5)")
+        p.add_argument("--seeds", type=int, default=None, help="repeat over this many seeds and report mean ± std (default 5; --quick: 2)")
+        p.add_argument("--seed", type=int, default=0, help="first seed; the figures show this seed (default 0)")
+        p.add_argument("--quick", action="store_true", help="a smoke run: 5 epochs, 2 seeds (explicit --epochs/--seeds win)")
+        p.add_argument("--device", default="cpu", help="cpu (default: these models are too small for a GPU to help), auto, cuda, cuda:N or mps")
+        p.add_argument("--threads", type=int, default=1, help="torch threads per training process (default 1: fastest for these small models)")
+        p.add_argument("--jobs", type=int, default=1, help="train this many models at once in worker processes (default 1)")
+
+    p = verbs.add_parser("sine", help="fit y = sin(x) with an MLP, an LSTM and a GRU (the coursework, done properly)",
+                         description="Fit y = sin(x) on [-pi, pi] with the coursework's MLP, LSTM and GRU; test on points between "
+                                     "the training points; extrapolate to [-2pi, 2pi]; a windowed next-value task; repeat over seeds.")
+    fitting_args(p, "sine")
+    p.add_argument("--windows", default="1,8,32", help="window lengths k of the next-value task (default 1,8,32; 'none' skips it)")
+    p.add_argument("--windows-epochs", type=int, default=None, help="epochs per model in the next-value task (default 30; --quick: 3)")
     p.set_defaults(func=cmd_sine)
-    p = verbs.add_parser("fit-function", help="fit any y = f(x) with an MLP, an LSTM and a GRU")
-    p.add_argument("--fn", required=True, help="numpy expression in x, e.g. 'np.sin(x) * np.exp(-x**2 / 4)'")
-    p.add_argument("--domain", default="-pi,pi", help="training interval a,b (numbers or pi multiples; default -pi,pi)")
-    p.add_argument("--out", type=Path, default=Path("fit-function"))
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--quick", action="store_true")
+    p = verbs.add_parser("fit-function", help="fit any y = f(x) with an MLP, an LSTM and a GRU",
+                         description="Fit y = f(x) for a numpy expression f with the coursework's MLP, LSTM and GRU recipes, "
+                                     "test between the training points, extrapolate to an interval twice as wide, repeat over seeds.")
+    p.add_argument("--fn", required=True, help="numpy expression in x, e.g. 'np.sin(x) * np.exp(-x**2 / 4)' "
+                                               "(in scope: x, np, pi, e, tau; numpy ufuncs and np.where/clip/sinc/...)")
+    p.add_argument("--domain", default="-pi,pi", help="training interval a,b (numbers or expressions such as -pi, 2*pi; default -pi,pi); "
+                                                     "write --domain=-2,2 when it starts with a minus")
+    p.add_argument("--standardize", action="store_true", help="train on standardised x and y (for functions far from unit scale)")
+    fitting_args(p, "fit-function")
     p.set_defaults(func=cmd_fit_function)
 
     # demo / report

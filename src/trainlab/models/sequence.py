@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainlab.errors import TrainlabError
 from trainlab.models.registry import register_model
 
 
@@ -73,16 +74,35 @@ def _keras_init(layer: nn.LSTM | nn.GRU, gates: int) -> None:
             layer.bias_ih_l0[hidden:2 * hidden].fill_(1.0)
 
 
+def _with_data_config(model: nn.Module, input_size: tuple[int, ...]) -> nn.Module:
+    """Sequence models take raw numbers: no scaling, no resizing. ``input_size`` is (F,) or (T, F)."""
+    model.data_config = {
+        "input_size": input_size, "interpolation": None, "mean": (0.0,), "std": (1.0,), "crop_pct": None, "crop_mode": None,
+    }
+    return model
+
+
+def _hidden(value) -> tuple[int, int]:
+    try:
+        h1, h2 = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise TrainlabError(f"option 'hidden' must be two layer widths, e.g. [16, 32]; got {value!r}") from None
+    if min(h1, h2) < 1:
+        raise TrainlabError(f"option 'hidden' must be two positive layer widths; got {value!r}")
+    return h1, h2
+
+
 @register_model("sine_mlp")
 def sine_mlp(num_classes: int = 1, in_features: int = 1, hidden: tuple[int, int] = (16, 32)) -> SineMLP:
-    return SineMLP(in_features, tuple(hidden), num_classes)
+    return _with_data_config(SineMLP(in_features, _hidden(hidden), num_classes), (in_features,))
 
 
 @register_model("sine_lstm")
 def sine_lstm(num_classes: int = 1, in_features: int = 1, hidden: tuple[int, int] = (16, 32)) -> RecurrentRegressor:
-    return RecurrentRegressor("lstm", in_features, tuple(hidden), num_classes)
+    # The coursework fed one timestep per sample: input (N, 1, 1).
+    return _with_data_config(RecurrentRegressor("lstm", in_features, _hidden(hidden), num_classes), (1, in_features))
 
 
 @register_model("sine_gru")
 def sine_gru(num_classes: int = 1, in_features: int = 1, hidden: tuple[int, int] = (16, 32)) -> RecurrentRegressor:
-    return RecurrentRegressor("gru", in_features, tuple(hidden), num_classes)
+    return _with_data_config(RecurrentRegressor("gru", in_features, _hidden(hidden), num_classes), (1, in_features))

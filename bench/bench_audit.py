@@ -1,0 +1,78 @@
+"""Time the fairness audit: 100,000 predictions, 7 races × 2 genders (and their intersection), 1,000 resamples.
+
+    PYTHONPATH=src python bench/bench_audit.py [--n 100000] [--bootstrap 1000] [--classes 2] [--repeat 3]
+
+Prints, for synthetic predictions with one planted disparity, the seconds taken by
+  * audit():        the three audits (race, gender, race × gender), point estimates and bootstrap
+                    (and its first call in the process, which also imports fairlearn and scikit-learn),
+  * audit_cli():    the same read from a CSV file and written out (audit.json, CSVs, 9 plots, summary.md),
+the best of --repeat runs each. Target (issue 5): audit() under 15 s on the 2-core development CPU.
+Files go to a temporary folder that is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainlab.fairness.audit import audit, audit_cli
+from trainlab.predictions import make_frame, read_predictions, write_predictions
+
+RACES = ["White", "Black", "East Asian", "Indian", "Latino", "Middle Eastern", "Southeast Asian"]
+
+
+def synthetic(n: int, k: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    race = rng.choice(RACES, n)
+    gender = rng.choice(["Female", "Male"], n)
+    y = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), y] += np.where(race == "Black", 1.0, 2.0)  # the planted disparity
+    proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    attrs = pd.DataFrame({"race": race, "gender": gender})
+    return make_frame(classes=[f"c{i}" for i in range(k)], y_true=y, proba=proba, split="test", attributes=attrs)
+
+
+def best_of(repeat: int, fn) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--classes", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    by = ["race", "gender", "race,gender"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_predictions(synthetic(args.n, args.classes), Path(tmp) / "run" / "predictions" / "test.csv")
+        pred = read_predictions(path)
+        t_first = best_of(1, lambda: audit(pred, by=by, bootstrap=args.bootstrap))  # pays fairlearn's import
+        t_audit = best_of(args.repeat, lambda: audit(pred, by=by, bootstrap=args.bootstrap))
+        with contextlib.redirect_stdout(io.StringIO()):  # audit_cli prints the summary
+            t_cli = best_of(args.repeat, lambda: audit_cli(path, by=by, bootstrap=args.bootstrap, out=Path(tmp) / "audit"))
+    print(f"command: PYTHONPATH=src {Path(sys.executable).name} bench/bench_audit.py --n {args.n} "
+          f"--bootstrap {args.bootstrap} --classes {args.classes} --repeat {args.repeat}")
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(f"audit() of {args.n:,} predictions, {args.classes} classes, by race (7), gender (2), race × gender (14), "
+          f"{args.bootstrap:,} resamples: {t_audit:.2f} s (best of {args.repeat}); first call, with imports: {t_first:.2f} s")
+    print(f"audit_cli() read + audit + write (JSON, CSVs, 9 plots, summary): {t_cli:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The fairness audit: any classifier's predictions, across any attributes, with uncertainty.
+
+    result = audit(read_predictions(run, "test"), by=["race", ["race", "gender"]], favorable="Male")
+    result.flagged, result.data["audits"][0]["disparities"]["demographic_parity_difference"]
+
+The groups are the values of an attribute column of the predictions table (or the combinations of
+several: an intersection). Never the label itself: auditing by the target measures nothing, and the
+audit says so when a grouping splits the rows by class. Definitions: docs/fairness.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainlab.errors import TrainlabError
+from trainlab.fairness.analysis import analyse
+from trainlab.fairness.bootstrap import CI_LEVEL
+from trainlab.fairness.plots import plot_names
+from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
+from trainlab.predictions import Predictions, read_predictions
+from trainlab.utils.log import get_logger
+
+SCHEMA = "trainlab.audit/1"
+BOOTSTRAP_METHOD = (
+    "group-stratified percentile bootstrap: rows resampled with replacement within each group "
+    "(drawn as multinomial confusion counts, the same distribution); simultaneous max-t band for flags"
+)
+
+log = get_logger("fairness")
+
+
+@dataclass
+class AuditResult:
+    """The audit as one JSON-ready dict (``data``, the content of audit.json)."""
+
+    data: dict
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def audits(self) -> list[dict]:
+        return self.data["audits"]
+
+    @property
+    def flags(self) -> list[dict]:
+        return [f for a in self.audits for f in a["flags"]]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def get(self, name: str) -> dict:
+        """The audit of one grouping, by its name (``"race"``, ``"race × gender"``) or columns."""
+        want = name.replace(",", " × ")
+        for a in self.audits:
+            if a["name"] == want or ",".join(a["by"]) == name:
+                return a
+        raise KeyError(f"no audit named {name!r}; have {[a['name'] for a in self.audits]}")
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write audit.json, the CSV tables, the plots and summary.md into ``out``."""
+        from trainlab.fairness.report import write_outputs
+
+        self.outputs = write_outputs(self, Path(out))
+        return self.outputs
+
+    def summary_markdown(self) -> str:
+        from trainlab.fairness.summary import summary_markdown
+
+        return summary_markdown(self.data)
+
+
+def _favorable(pred: Predictions, favorable: str | None) -> tuple[int | None, str]:
+    classes = pred.classes
+    if favorable is None:
+        if len(classes) == 2:
+            return 1, f"not given; binary target: the second class in class order, '{classes[1]}' (scikit-learn's positive label)"
+        return None, "not given; multi-class target: every class one-vs-rest, headline figures are the worst over classes"
+    favorable = str(favorable)
+    if favorable not in classes:
+        raise TrainlabError(
+            f"{pred.source or 'predictions'}: favorable class '{favorable}' is not a class of this table; "
+            f"classes: {classes[:30]}{' ...' if len(classes) > 30 else ''}"
+        )
+    k = classes.index(favorable)
+    if not ((pred.y_true == k).any() or (pred.y_pred == k).any()):
+        raise TrainlabError(
+            f"{pred.source or 'predictions'}: favorable class '{favorable}' never occurs in y_true or y_pred "
+            f"({len(pred)} rows), so every selection rate is 0 and every true-positive rate undefined; "
+            "check the class name and the split"
+        )
+    return k, "given"
+
+
+def audit(predictions: Predictions, *, by, favorable: str | None = None, reference: str | None = None,
+          bootstrap: int = 1000, min_group_size: int = 30, seed: int = 0) -> AuditResult:
+    """Audit ``predictions`` by each grouping in ``by``.
+
+    by: a list with one entry per audit: a column (``"race"``), or an intersection
+        (``"race,gender"`` or ``["race", "gender"]``).
+    favorable: the favorable class for selection-rate measures (default: the second class of a
+        binary target; none for multi-class, whose headline figures are then the worst over classes).
+    reference: the reference ("privileged") group of the group-vs-reference measures, in every
+        audit that has a group of that name (default: each audit's largest group).
+    bootstrap: resamples for the 95% intervals (0: no intervals and no interval-based flags).
+    min_group_size: smaller groups are reported but left out of gaps, comparisons and flags.
+    """
+    if not isinstance(predictions, Predictions):
+        raise TypeError("audit() takes a trainlab.predictions.Predictions; use read_predictions(path) first")
+    if int(bootstrap) < 0:
+        raise TrainlabError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, not {bootstrap}")
+    if int(min_group_size) < 1:
+        raise TrainlabError(f"--min-group-size must be at least 1, not {min_group_size}")
+    specs = parse_by(by)
+    source = predictions.source or "predictions"
+    for spec in specs:
+        check_columns(spec, predictions.attributes, source)
+    fav, fav_reason = _favorable(predictions, favorable)
+    y_true, y_pred = predictions.y_true, predictions.y_pred
+    groupings = [make_grouping(predictions.frame, spec) for spec in specs]
+    refs = [find_group(reference, g.labels) if reference is not None else None for g in groupings]
+    if reference is not None and all(r is None for r in refs):
+        have = "; ".join(f"{g.name}: {g.labels[:15]}" for g in groupings)
+        raise TrainlabError(f"reference group '{reference}' is not a group of any audit ({have})")
+    audits = []
+    for grouping, ref in zip(groupings, refs):
+        log.debug("auditing by %s: %d groups, %d bootstrap resamples", grouping.name, len(grouping.labels), bootstrap)
+        entry = analyse(grouping, y_true, y_pred, predictions.classes, favorable=fav, reference=ref,
+                        bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed))
+        entry["plots"] = plot_names(grouping.slug)
+        if reference is not None and ref is None:
+            entry["notes"].insert(0, f"'{reference}' is not a group of '{grouping.name}'; the largest group is the reference here")
+        audits.append(entry)
+    splits = sorted(set(predictions.frame["split"].astype(str))) if "split" in predictions.frame else []
+    data = {
+        "schema": SCHEMA,
+        "source": str(predictions.source) if predictions.source is not None else None,
+        "split": splits[0] if len(splits) == 1 else (splits or None),
+        "n": int(len(predictions)),
+        "classes": list(predictions.classes),
+        "favorable": predictions.classes[fav] if fav is not None else None,
+        "favorable_reason": fav_reason,
+        "min_group_size": int(min_group_size),
+        "bootstrap": {"resamples": int(bootstrap), "seed": int(seed), "ci_level": CI_LEVEL, "method": BOOTSTRAP_METHOD},
+        "flagged": any(a["flags"] for a in audits),
+        "flag_count": int(sum(len(a["flags"]) for a in audits)),
+        "audits": audits,
+    }
+    return AuditResult(data)
+
+
+def default_out(target: Path, split: str) -> Path:
+    """``<run>/audit`` for a run's test split (``audit-<split>`` for another split); next to a file otherwise."""
+    target = Path(target)
+    if target.is_dir():
+        return target / ("audit" if split == "test" else f"audit-{split}")
+    if target.parent.name == "predictions":
+        return target.parent.parent / ("audit" if target.stem == "test" else f"audit-{target.stem}")
+    return target.parent / f"{target.stem}-audit"
+
+
+def audit_cli(target, by, split: str = "test", favorable=None, reference=None, bootstrap: int = 1000,
+              min_group_size: int = 30, seed: int = 0, out=None) -> AuditResult:
+    """``trainlab audit``: read, audit, write everything, print the summary."""
+    pred = read_predictions(target, split)
+    result = audit(pred, by=by, favorable=favorable, reference=reference, bootstrap=bootstrap,
+                   min_group_size=min_group_size, seed=seed)
+    out = Path(out) if out is not None else default_out(Path(target), split)
+    result.write(out)
+    print(result.summary_markdown())
+    print(f"\naudit written to {out}/ (audit.json, groups.csv, disparities.csv, comparisons.csv, flags.csv, summary.md, plots)")
+    return result
+
+
+__all__ = ["AuditResult", "audit", "audit_cli"]

@@ -1,0 +1,127 @@
+"""Audit plots: per-group accuracy, selection rate and TPR/FPR, each with 95% CI bars.
+
+One PNG of each kind per audit (grouping), ``plots/<kind>_<slug>.png`` in the audit folder, e.g.
+``plots/accuracy_race.png``, ``plots/selection_rate_race_x_gender.png``, ``plots/tpr_fpr_race.png``.
+Groups too small to compare are drawn in grey and marked ``n<min``; the reference group is bold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trainlab.utils.io import atomic_path
+
+KINDS = ("accuracy", "selection_rate", "tpr_fpr")
+BLUE, GREY, RED = "#2b6cb0", "#a0aec0", "#c53030"
+
+
+def plot_names(slug: str) -> dict[str, str]:
+    """Plot files of one audit, relative to the audit folder."""
+    return {kind: f"plots/{kind}_{slug}.png" for kind in KINDS}
+
+
+def _series(audit: dict, metric: str, cls: str | None):
+    values, lo, hi = [], [], []
+    for g in audit["groups"]:
+        s = g[metric] if cls is None else g["per_class"][cls][metric]
+        v = s["value"]
+        values.append(np.nan if v is None else v)
+        lo.append(np.nan if not s["ci"] else s["ci"][0])
+        hi.append(np.nan if not s["ci"] else s["ci"][1])
+    return np.array(values, float), np.array(lo, float), np.array(hi, float)
+
+
+def _panel(ax, audit: dict, metric: str, cls: str | None, xlabel: str, min_size: int):
+    labels = [g["group"] for g in audit["groups"]]
+    small = np.array([g["too_small"] for g in audit["groups"]])
+    v, lo, hi = _series(audit, metric, cls)
+    y = np.arange(len(labels))[::-1]
+    err = np.vstack([np.where(np.isfinite(lo), v - lo, 0), np.where(np.isfinite(hi), hi - v, 0)])
+    err = np.where(np.isfinite(err), np.clip(err, 0, None), 0)
+    for mask, colour in ((~small, BLUE), (small, GREY)):
+        if mask.any():
+            ax.errorbar(np.where(mask, v, np.nan), y, xerr=np.where(mask, err, 0), fmt="o", color=colour,
+                        ecolor=colour, capsize=3, markersize=5, linewidth=1.2)
+    overall = audit["overall"][metric] if cls is None else audit["overall"]["per_class"][cls][metric]
+    if overall["value"] is not None:
+        ax.axvline(overall["value"], color="#4a5568", linestyle="--", linewidth=0.9, label=f"overall {overall['value']:.3f}")
+    ticks = [f"{lab}  (n={g['count']:,}{', n<' + str(min_size) if g['too_small'] else ''})"
+             for lab, g in zip(labels, audit["groups"])]
+    ax.set_yticks(y, ticks)
+    for tick, g in zip(ax.get_yticklabels(), audit["groups"]):
+        if g.get("reference"):
+            tick.set_fontweight("bold")
+        if g["too_small"]:
+            tick.set_color("#718096")
+    for yy, vv in zip(y, v):
+        if not np.isfinite(vv):
+            ax.text(0.01, yy, "undefined", va="center", fontsize=8, color="#718096", transform=ax.get_yaxis_transform())
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    return v
+
+
+def _figure(n_groups: int, ncols: int = 1):
+    from matplotlib.figure import Figure
+
+    height = 1.8 + 0.36 * max(n_groups, 2)
+    return Figure(figsize=(5.2 * ncols + 2.4, height), dpi=110, layout="constrained")
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    return path
+
+
+def _head_class(audit: dict, measure: str) -> str | None:
+    d = audit["disparities"].get(measure)
+    return d.get("class") if d else None
+
+
+def plot_audit(data: dict, out: Path) -> list[Path]:
+    """Write the three plots of every audit under the audit folder ``out``; returns the paths."""
+    out = Path(out)
+    paths = []
+    for audit in data["audits"]:
+        names = plot_names(audit["slug"])
+        n = len(audit["groups"])
+        ref = f" · reference (bold): {audit['reference']}" if audit["reference"] else ""
+        min_size = data["min_group_size"]
+
+        fig = _figure(n)
+        ax = fig.add_subplot()
+        _panel(ax, audit, "accuracy", None, "accuracy (95% CI)", min_size)
+        gap = audit["disparities"].get("accuracy_gap")
+        sub = f"gap {gap['value']:.3f}" if gap and gap["value"] is not None else "gap undefined"
+        ax.set_title(f"Accuracy by {audit['name']}\n{sub}{ref}", fontsize=10, loc="left")
+        ax.legend(loc="lower left", fontsize=8)
+        paths.append(_save(fig, out / names["accuracy"]))
+
+        cls = _head_class(audit, "demographic_parity_difference") or data["classes"][-1]
+        fig = _figure(n)
+        ax = fig.add_subplot()
+        v = _panel(ax, audit, "selection_rate", cls, f"P(predicted '{cls}') (95% CI)", min_size)
+        compared = [not g["too_small"] for g in audit["groups"]]
+        top = np.nanmax(np.where(compared, v, np.nan)) if np.isfinite(np.where(compared, v, np.nan)).any() else np.nan
+        if np.isfinite(top) and top > 0:
+            ax.axvline(0.8 * top, color=RED, linestyle=":", linewidth=1.2, label=f"four-fifths of highest ({0.8 * top:.3f})")
+        ax.legend(loc="lower left", fontsize=8)
+        why = "favorable class" if data["favorable"] is not None else "class with the largest demographic-parity gap"
+        ax.set_title(f"Selection rate of '{cls}' by {audit['name']}\n{why}{ref}", fontsize=10, loc="left")
+        paths.append(_save(fig, out / names["selection_rate"]))
+
+        cls = _head_class(audit, "equalized_odds_difference") or data["classes"][-1]
+        fig = _figure(n, ncols=2)
+        axes = fig.subplots(1, 2, sharey=True)
+        _panel(axes[0], audit, "tpr", cls, f"TPR: P(pred '{cls}' | true '{cls}')", min_size)
+        _panel(axes[1], audit, "fpr", cls, f"FPR: P(pred '{cls}' | true not '{cls}')", min_size)
+        axes[0].legend(loc="lower left", fontsize=8)
+        axes[1].legend(loc="lower right", fontsize=8)
+        fig.suptitle(f"True- and false-positive rates for '{cls}' by {audit['name']} (95% CI){ref}", fontsize=10)
+        paths.append(_save(fig, out / names["tpr_fpr"]))
+    return paths

@@ -1,0 +1,219 @@
+"""The audit end to end: flags, small groups, undefined ratios, bad input, the files it writes."""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from _fairness_synth import RACES, planted, predictions, table
+from trainlab.cli import main
+from trainlab.errors import TrainlabError
+from trainlab.fairness.audit import audit, audit_cli
+from trainlab.predictions import write_predictions
+
+
+def _ci_flags(result, measure=None):
+    return [f for f in result.flags if f["kind"] == "ci_excludes_zero" and (measure is None or f["measure"] == measure)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_planted_error_rate_is_flagged_and_named(seed):
+    result = audit(planted(400, seed=seed, extra_error=0.2), by=["race"], bootstrap=300, seed=seed)
+    acc = _ci_flags(result, "accuracy_gap")
+    assert acc, result.flags
+    assert acc[0]["group"] == "Black"  # the planted group is the one below
+    gap = result.audits[0]["disparities"]["accuracy_gap"]
+    assert gap["lowest"] == "Black" and gap["ci"][0] > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_at_the_demo_scale_a_hard_group_is_found_and_an_even_one_is_not(seed):
+    # The demo's FairFace-layout test split: four groups of 160, binary target; one group much harder.
+    groups = ["Amber", "Cobalt", "Jade", "Violet"]
+    hard = audit(planted(160, seed=seed, extra_error=0.25, base_error=0.08, planted_group="Jade", groups=groups),
+                 by=["race"], bootstrap=500, seed=seed)
+    assert any(f["group"] == "Jade" for f in _ci_flags(hard, "accuracy_gap"))
+    even = audit(planted(160, seed=seed, extra_error=0.0, base_error=0.08, groups=groups), by=["race"], bootstrap=500, seed=seed)
+    assert not even.flagged, even.flags
+
+
+def test_no_disparity_is_rarely_flagged_across_seeds():
+    # Under no disparity a flag is a false alarm; the simultaneous intervals hold it near 5% per
+    # audit (≈ 2–5% measured over 60–100 seeds). 20 seeds: expect ~1 flagged; 4 or more has
+    # probability < 2% at a true rate of 5%.
+    flagged = [s for s in range(20) if audit(planted(200, seed=s, extra_error=0.0), by=["race"], bootstrap=200, seed=s).flagged]
+    assert len(flagged) <= 3, flagged
+
+
+def test_intersection_reports_a_too_small_group_and_leaves_it_out():
+    rng = np.random.default_rng(0)
+    race = np.array(["A"] * 200 + ["B"] * 200 + ["C"] * 45)
+    gender = np.array(["F", "M"] * 100 + ["F", "M"] * 100 + ["F"] * 40 + ["M"] * 5)  # C × M has 5 rows
+    y_true = rng.integers(0, 2, len(race))
+    y_pred = np.where(rng.random(len(race)) < 0.8, y_true, 1 - y_true)
+    result = audit(predictions(y_true, y_pred, {"race": race, "gender": gender}, ["no", "yes"]),
+                   by=["race,gender"], bootstrap=100, min_group_size=30)
+    a = result.get("race,gender")
+    assert a["name"] == "race × gender"
+    assert a["too_small"] == [{"group": "C × M", "count": 5}]
+    assert "C × M" not in a["compared_groups"] and len(a["compared_groups"]) == 5
+    small = next(g for g in a["groups"] if g["group"] == "C × M")
+    assert small["too_small"] and small["count"] == 5 and small["accuracy"]["value"] is not None
+    assert any("C × M (n=5)" in n and "left out of every gap" in n for n in a["notes"])
+    assert all("C × M" not in (c["group"], c["reference"]) for c in a["comparisons"])
+    assert "C × M (n=5)" in result.summary_markdown()
+
+
+def test_four_fifths_flag_on_a_clear_selection_gap():
+    # Group L is predicted 'yes' 30% of the time, group H 60%: ratio 0.5, far from chance at n = 500.
+    rng = np.random.default_rng(1)
+    grp = np.repeat(["H", "L"], 500)
+    y_pred = np.concatenate([rng.permutation([1] * 300 + [0] * 200), rng.permutation([1] * 150 + [0] * 350)])
+    y_true = np.where(rng.random(1000) < 0.85, y_pred, 1 - y_pred)
+    result = audit(predictions(y_true, y_pred, {"grp": grp}, ["no", "yes"]), by=["grp"], favorable="yes", bootstrap=300)
+    ff = [f for f in result.flags if f["kind"] == "four_fifths"]
+    assert len(ff) == 1 and ff[0]["group"] == "L" and ff[0]["versus"] == "H"
+    assert ff[0]["value"] == pytest.approx(0.5)  # 150/500 ÷ 300/500
+    assert ff[0]["ci"][1] < 0.8
+    assert result.audits[0]["disparities"]["demographic_parity_ratio"]["value"] == pytest.approx(0.5)
+
+
+def test_undefined_ratio_is_null_with_a_reason_never_nan(tmp_path):
+    # Class 'c' is never predicted: its selection rates are all 0, so min/max is 0/0.
+    rng = np.random.default_rng(2)
+    grp = np.repeat(["g1", "g2"], 100)
+    y_true = rng.integers(0, 3, 200)
+    y_pred = rng.integers(0, 2, 200)
+    frame = table(y_true, y_pred, {"grp": grp}, ["a", "b", "c"])
+    path = write_predictions(frame, tmp_path / "p.csv")
+    result = audit_cli(path, by=["grp"], bootstrap=100, out=tmp_path / "out")
+    text = (tmp_path / "out" / "audit.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text)
+    ratio = data["audits"][0]["disparities"]["demographic_parity_ratio"]["per_class"]["c"]
+    assert ratio["value"] is None and ratio["ci"] is None
+    assert "no compared group is ever predicted 'c'" in ratio["reason"]
+    di = [c for c in data["audits"][0]["comparisons"] if c["measure"] == "disparate_impact" and c["class"] == "c"]
+    assert di and di[0]["value"] is None and "selection rate 0" in di[0]["reason"]
+    assert result.data == data
+
+
+def test_unknown_attribute_lists_the_available_ones():
+    pred = planted(40, seed=0, extra_error=0.0)
+    with pytest.raises(TrainlabError, match=r"no attribute column 'ethnicity'.*available attribute columns: \['race', 'gender'\]"):
+        audit(pred, by=["race,ethnicity"])
+
+
+def test_favorable_class_absent():
+    pred = planted(40, seed=0, extra_error=0.0)
+    with pytest.raises(TrainlabError, match=r"favorable class 'Mal' is not a class.*\['Female', 'Male'\]"):
+        audit(pred, by=["race"], favorable="Mal")
+    rng = np.random.default_rng(0)
+    only_ab = predictions(rng.integers(0, 2, 100), rng.integers(0, 2, 100), {"grp": ["x", "y"] * 50}, ["a", "b", "zebra"])
+    with pytest.raises(TrainlabError, match=r"favorable class 'zebra' never occurs in y_true or y_pred"):
+        audit(only_ab, by=["grp"], favorable="zebra")
+
+
+def test_group_with_one_class_only_is_explained(caplog):
+    rng = np.random.default_rng(3)
+    grp = np.repeat(["mixed", "allyes"], 100)
+    y_true = np.concatenate([rng.integers(0, 2, 100), np.ones(100, int)])
+    y_pred = np.where(rng.random(200) < 0.8, y_true, 1 - y_true)
+    with caplog.at_level(logging.WARNING, logger="trainlab"):
+        a = audit(predictions(y_true, y_pred, {"grp": grp}, ["no", "yes"]), by=["grp"], bootstrap=100).audits[0]
+    note = next(n for n in a["notes"] if "'allyes'" in n)
+    assert "one true class only, 'yes'" in note and "false-positive rate for 'yes' is undefined" in note
+    assert "has one true class only" in caplog.text
+    allyes = next(g for g in a["groups"] if g["group"] == "allyes")
+    fpr = allyes["per_class"]["yes"]["fpr"]
+    assert fpr["value"] is None and "every row of the group has true class 'yes'" in fpr["reason"]
+
+
+def test_grouping_by_the_label_itself_is_called_out():
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 2, 300)
+    y_pred = np.where(rng.random(300) < 0.8, y_true, 1 - y_true)
+    gender = np.array(["Female", "Male"])[y_true]  # the coursework's mistake: the attribute is the label
+    a = audit(predictions(y_true, y_pred, {"gender": gender}, ["Female", "Male"]), by=["gender"], bootstrap=50).audits[0]
+    assert any("the attribute is the target itself" in n for n in a["notes"])
+
+
+def test_probabilities_not_summing_to_one_fail_on_the_cli(tmp_path, capsys):
+    frame = table([0, 1] * 20, [0, 1] * 20, {"race": ["A", "B"] * 20}, ["no", "yes"])
+    frame.loc[7, ["p_no", "p_yes"]] = [0.5, 0.2]
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["audit", str(tmp_path / "bad.csv"), "--by", "race"]) == 2
+    assert "line 9: probabilities sum to 0.700000, not 1" in capsys.readouterr().err
+
+
+def test_cli_writes_every_output_and_the_tables_agree_with_audit_json(tmp_path, capsys):
+    frame = table(*_planted_arrays(), classes=["Female", "Male"])
+    run = tmp_path / "run"
+    write_predictions(frame, run / "predictions" / "test.csv")
+    assert main(["audit", str(run), "--by", "race", "--by", "race,gender", "--bootstrap", "200",
+                 "--reference", "White"]) == 0
+    out = run / "audit"
+    data = json.loads((out / "audit.json").read_text())
+    assert data["schema"] == "trainlab.audit/1" and data["n"] == len(frame) and data["favorable"] == "Male"
+    assert [a["name"] for a in data["audits"]] == ["race", "race × gender"]
+    assert data["audits"][0]["reference"] == "White" and data["audits"][0]["reference_reason"] == "given"
+    # 'White' is not an intersection group: that audit says so and uses its largest group
+    assert "not a group of 'race × gender'" in data["audits"][1]["notes"][0]
+    disp = pd.read_csv(out / "disparities.csv")
+    row = disp[(disp.audit == "race") & (disp.measure == "accuracy_gap")].iloc[0]
+    assert row.value == pytest.approx(data["audits"][0]["disparities"]["accuracy_gap"]["value"])
+    assert row.ci_low == pytest.approx(data["audits"][0]["disparities"]["accuracy_gap"]["ci"][0])
+    groups = pd.read_csv(out / "groups.csv")
+    black = groups[(groups.audit == "race") & (groups.group == "Black") & (groups.metric == "accuracy")].iloc[0]
+    assert black.value == pytest.approx(next(g for g in data["audits"][0]["groups"] if g["group"] == "Black")["accuracy"]["value"])
+    flags = pd.read_csv(out / "flags.csv")
+    assert len(flags) == data["flag_count"] > 0
+    summary = (out / "summary.md").read_text()
+    assert "## By race" in summary and "**Black**" in summary and "Flagged" in summary
+    for a in data["audits"]:
+        for rel in a["plots"].values():
+            with Image.open(out / rel) as im:
+                im.verify()
+    assert "audit written to" in capsys.readouterr().out
+
+
+def _planted_arrays():
+    pred = planted(150, seed=9, extra_error=0.25)
+    frame = pred.frame
+    y_true = pred.y_true
+    y_pred = pred.y_pred
+    return y_true, y_pred, {"race": frame["race"].to_numpy(), "gender": frame["gender"].to_numpy()}
+
+
+def test_reference_may_name_an_intersection_and_bootstrap_may_be_off():
+    pred = planted(80, seed=1, extra_error=0.0)
+    a = audit(pred, by=["race,gender"], reference="White,Female", bootstrap=0).audits[0]
+    assert a["reference"] == "White × Female"
+    assert all(s["ci"] is None for g in a["groups"] for s in (g["accuracy"], g["macro_f1"]))
+    assert not [f for f in a["flags"] if f["kind"] == "ci_excludes_zero"]
+    with pytest.raises(TrainlabError, match="reference group 'Martian' is not a group"):
+        audit(pred, by=["race"], reference="Martian")
+
+
+def test_missing_attribute_values_form_their_own_group():
+    pred = planted(40, seed=0, extra_error=0.0)
+    pred.frame.loc[:9, "race"] = np.nan
+    a = audit(pred, by=["race"], bootstrap=0, min_group_size=5).audits[0]
+    labels = [g["group"] for g in a["groups"]]
+    assert labels[-1] == "(missing)" and a["groups"][-1]["count"] == 10
+    assert sum(g["count"] for g in a["groups"]) == len(pred) and set(RACES) <= set(labels)
+
+
+def test_groups_are_in_natural_order_and_intersections_are_labelled():
+    from trainlab.fairness.groups import make_grouping, parse_by
+
+    frame = pd.DataFrame({"age": ["20-29", "3-9", "0-2", "more than 70", "10-19", None], "g": list("ababab")})
+    assert make_grouping(frame, ("age",)).labels == ["0-2", "3-9", "10-19", "20-29", "more than 70", "(missing)"]
+    inter = make_grouping(frame, ("age", "g"))
+    assert inter.labels[0] == "0-2 × a" and inter.slug == "age_x_g" and inter.values[0] == {"age": "0-2", "g": "a"}
+    assert parse_by(["race", "race,gender", ["race", "gender"]]) == [("race",), ("race", "gender")]
+    with pytest.raises(TrainlabError, match="repeats a column"):
+        parse_by(["race,race"])
