@@ -138,7 +138,8 @@ def detect_layout(root: Path, frame: pd.DataFrame, *, check_files: bool) -> str:
     if check_files:
         raise TrainlabError(
             f"{root}: IP102 split files found but no images: expected {root / 'images'}/<file> (official release) "
-            f"or {root / 'classification'}/<split>/<label>/<file> (coursework layout)"
+            f"or {root / 'classification'}/<split>/<label>/<file> (coursework layout). "
+            "To summarise the split files alone: trainlab data inspect <folder> --no-image-check"
         )
     log.warning("%s: no images folder; reading the split files only (image paths assume images/<file>)", root)
     return "official"
