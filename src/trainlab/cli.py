@@ -23,7 +23,8 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", choices=DATASET_FORMATS, help="dataset layout (default: detect)")
     p.add_argument("--target", default=None, help="FairFace/CSV: the column to classify (gender, race or age for FairFace)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of train carved out as a stratified val split when the dataset has none (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of that split (default 0)")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="share of train carved out as a stratified test split when the dataset has none (default 0.1; FairFace's val_labels.csv is its test split)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the carved splits (default 0)")
     p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at a bad image file (default) or skip it, counted and listed")
 
 
@@ -44,8 +45,8 @@ def cmd_data_inspect(args) -> int:
     from trainlab.data.inspect import inspect_dataset
 
     inspect_dataset(
-        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, seed=args.seed,
-        on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check,
+        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+        seed=args.seed, on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check, workers=args.workers,
     )
     return 0
 
@@ -54,7 +55,7 @@ def cmd_data_cache(args) -> int:
     from trainlab.data.cache import build_cache_cli
 
     build_cache_cli(
-        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, seed=args.seed,
+        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
         on_bad_image=args.on_bad_image, size=args.size, policy=args.policy, cache_dir=args.cache_dir, workers=args.workers,
     )
     return 0
@@ -63,7 +64,10 @@ def cmd_data_cache(args) -> int:
 def cmd_data_demo(args) -> int:
     from trainlab.data.demo import make_demo_datasets
 
-    make_demo_datasets(args.out, kind=args.kind, seed=args.seed, disparity=not args.no_disparity, scale=args.scale)
+    made = make_demo_datasets(args.out, kind=args.kind, seed=args.seed, disparity=not args.no_disparity, scale=args.scale,
+                              image_size=args.image_size)
+    for name, path in made.items():
+        print(f"{name:9s} {path}")
     return 0
 
 
@@ -189,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_verbs = data.add_subparsers(dest="data_verb", metavar="<data verb>")
     p = data_verbs.add_parser("inspect", help="counts, imbalance, attributes, image sizes, bad files; plots")
     _dataset_args(p)
-    p.add_argument("--out", type=Path, default=None, help="folder for the report files (default: <dataset>-inspect next to it, or ./inspect-<name>)")
-    p.add_argument("--no-image-check", action="store_true", help="skip opening every image (faster; no size summary, no bad-file scan)")
+    p.add_argument("--out", type=Path, default=None, help="folder for summary.json and the plots (default: ./inspect-<dataset name>)")
+    p.add_argument("--no-image-check", action="store_true", help="skip opening every image (faster; no size summary, no bad-file scan; works on split lists without images)")
+    p.add_argument("--workers", type=int, default=0, help="processes that check images (default: one per core)")
     p.set_defaults(func=cmd_data_inspect)
     p = data_verbs.add_parser("cache", help="decode and resize every image once into a memory-mapped cache")
     _dataset_args(p)
@@ -205,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-disparity", action="store_true", help="FairFace-layout demo without the planted group disparity")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the number of images (default 1.0)")
+    p.add_argument("--image-size", type=int, default=64, help="side of the square images in pixels (default 64)")
     p.set_defaults(func=cmd_data_demo)
 
     # train / predict
