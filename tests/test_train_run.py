@@ -91,7 +91,6 @@ def test_the_resolved_config_redoes_the_run(seed_run, tmp_path, capsys):
     assert again["train_loss"] == pytest.approx(first["train_loss"], rel=1e-5)  # same data, seed, init, order
 
 
-@pytest.mark.slow
 def test_resume_continues_and_extends(ip102, tmp_path, capsys):
     code, _, _ = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", "train.epochs=1", *SMALL, f"output.runs={tmp_path}", "output.name=r")
     assert code == 0
@@ -169,7 +168,6 @@ def test_predict_on_a_dataset_and_on_files(seed_run, ip102, tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "s.csv")) == 2
 
 
-@pytest.mark.slow
 def test_transfer_run_loads_weights_an_earlier_run_wrote(ip102, tmp_path, capsys):
     common = [f"data.root={ip102}", "model.name=timm:test_efficientnet", "data.image_size=32", "train.batch_size=8",
               "train.epochs=1", "train.stage_epochs=0", "train.warmup_epochs=0", "model.options.drop_rate=0.0",
