@@ -163,8 +163,13 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     d = cfg.data
     if dist.is_main and run_dir is None:
         run_dir = _choose_run_dir(cfg, where, out)
-    manifest = load_manifest(Path(d.root).expanduser(), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
-                             seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
+    try:
+        manifest = load_manifest(Path(d.root).expanduser(), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
+                                 seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
+    except TrainlabError as exc:
+        if d.format == "auto":
+            raise
+        raise TrainlabError(f"{exc} (the recipe reads it as data.format={d.format}; data.format=auto detects the layout)") from None
     model, options = _model_for(cfg, manifest.num_classes)
     data_config = dict(model.data_config)
     size = tuple(cfg.data.image_size or data_config["input_size"][-2:])
