@@ -8,6 +8,7 @@ A :class:`~trainlab.errors.TrainlabError` is printed as ``error: ...`` and exits
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -74,14 +75,20 @@ def cmd_data_demo(args) -> int:
 def cmd_train(args) -> int:
     from trainlab.train.run import train_from_recipe
 
-    train_from_recipe(args.recipe, overrides=args.overrides, resume=args.resume, out=args.out)
+    recipe, overrides = args.recipe, list(args.overrides)
+    if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
+        recipe, overrides = None, [recipe, *overrides]
+    run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
+        print(f"run folder: {run}")
     return 0
 
 
 def cmd_predict(args) -> int:
     from trainlab.train.predict import predict_cli
 
-    predict_cli(args.run, args.inputs, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size, device=args.device)
+    predict_cli(args.run, args.inputs, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size,
+                device=args.device, on_bad_image=args.on_bad_image)
     return 0
 
 
@@ -207,11 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_demo)
 
     # train / predict
-    p = verbs.add_parser("train", help="train a model from a YAML recipe; writes a run folder")
-    p.add_argument("recipe", type=Path, help="recipe YAML (see recipes/)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values, e.g. data.root=/data/ip102 train.epochs=5")
-    p.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--out", type=Path, default=None, help="runs folder (default: ./runs)")
+    p = verbs.add_parser(
+        "train", help="train a model from a YAML recipe; writes a run folder",
+        description="Train a model from a YAML recipe (a file, or a built-in name: ip102-seed-cnn, ip102-efficientnet, "
+        "fairface-gender) and write a run folder: config.yaml, run.json, history.csv, plots/curves.png, "
+        "checkpoints/{last,best}, predictions/{val,test}.csv. Several processes or GPUs: "
+        "torchrun --nproc-per-node N -m trainlab train RECIPE ...",
+        epilog="examples:  trainlab train recipes/ip102-seed-cnn.yaml data.root=/data/ip102 train.epochs=5\n"
+        "           trainlab train --resume runs/ip102-seed-cnn-20250101-120000\n"
+        "           trainlab train --resume runs/RUN train.epochs=40   (train an ended run longer)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("recipe", nargs="?", default=None, help="recipe YAML file or built-in recipe name (omit with --resume)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values (YAML-typed), e.g. data.root=/data/ip102 train.epochs=5 train.amp=off")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
+    p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.set_defaults(func=cmd_train)
     p = verbs.add_parser("predict", help="predict new images with a trained run")
     p.add_argument("run", type=Path, help="run folder")
@@ -220,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", choices=("best", "last"))
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
+    p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at an unreadable image (default) or skip it with a warning")
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary
