@@ -8,6 +8,7 @@ A :class:`~trainlab.errors.TrainlabError` is printed as ``error: ...`` and exits
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,8 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", choices=DATASET_FORMATS, help="dataset layout (default: detect)")
     p.add_argument("--target", default=None, help="FairFace/CSV: the column to classify (gender, race or age for FairFace)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of train carved out as a stratified val split when the dataset has none (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of that split (default 0)")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="share of train carved out as a stratified test split when the dataset has none (default 0.1; FairFace's val_labels.csv is its test split)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the carved splits (default 0)")
     p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at a bad image file (default) or skip it, counted and listed")
 
 
@@ -43,8 +45,8 @@ def cmd_data_inspect(args) -> int:
     from trainlab.data.inspect import inspect_dataset
 
     inspect_dataset(
-        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, seed=args.seed,
-        on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check,
+        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+        seed=args.seed, on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check, workers=args.workers,
     )
     return 0
 
@@ -53,7 +55,7 @@ def cmd_data_cache(args) -> int:
     from trainlab.data.cache import build_cache_cli
 
     build_cache_cli(
-        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, seed=args.seed,
+        args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
         on_bad_image=args.on_bad_image, size=args.size, policy=args.policy, cache_dir=args.cache_dir, workers=args.workers,
     )
     return 0
@@ -62,7 +64,10 @@ def cmd_data_cache(args) -> int:
 def cmd_data_demo(args) -> int:
     from trainlab.data.demo import make_demo_datasets
 
-    make_demo_datasets(args.out, kind=args.kind, seed=args.seed, disparity=not args.no_disparity, scale=args.scale)
+    made = make_demo_datasets(args.out, kind=args.kind, seed=args.seed, disparity=not args.no_disparity, scale=args.scale,
+                              image_size=args.image_size)
+    for name, path in made.items():
+        print(f"{name:9s} {path}")
     return 0
 
 
@@ -70,14 +75,20 @@ def cmd_data_demo(args) -> int:
 def cmd_train(args) -> int:
     from trainlab.train.run import train_from_recipe
 
-    train_from_recipe(args.recipe, overrides=args.overrides, resume=args.resume, out=args.out)
+    recipe, overrides = args.recipe, list(args.overrides)
+    if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
+        recipe, overrides = None, [recipe, *overrides]
+    run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
+        print(f"run folder: {run}")
     return 0
 
 
 def cmd_predict(args) -> int:
     from trainlab.train.predict import predict_cli
 
-    predict_cli(args.run, args.inputs, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size, device=args.device)
+    predict_cli(args.run, args.inputs, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size,
+                device=args.device, on_bad_image=args.on_bad_image)
     return 0
 
 
@@ -182,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_verbs = data.add_subparsers(dest="data_verb", metavar="<data verb>")
     p = data_verbs.add_parser("inspect", help="counts, imbalance, attributes, image sizes, bad files; plots")
     _dataset_args(p)
-    p.add_argument("--out", type=Path, default=None, help="folder for the report files (default: <dataset>-inspect next to it, or ./inspect-<name>)")
-    p.add_argument("--no-image-check", action="store_true", help="skip opening every image (faster; no size summary, no bad-file scan)")
+    p.add_argument("--out", type=Path, default=None, help="folder for summary.json and the plots (default: ./inspect-<dataset name>)")
+    p.add_argument("--no-image-check", action="store_true", help="skip opening every image (faster; no size summary, no bad-file scan; works on split lists without images)")
+    p.add_argument("--workers", type=int, default=0, help="processes that check images (default: one per core)")
     p.set_defaults(func=cmd_data_inspect)
     p = data_verbs.add_parser("cache", help="decode and resize every image once into a memory-mapped cache")
     _dataset_args(p)
@@ -198,14 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-disparity", action="store_true", help="FairFace-layout demo without the planted group disparity")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the number of images (default 1.0)")
+    p.add_argument("--image-size", type=int, default=64, help="side of the square images in pixels (default 64)")
     p.set_defaults(func=cmd_data_demo)
 
     # train / predict
-    p = verbs.add_parser("train", help="train a model from a YAML recipe; writes a run folder")
-    p.add_argument("recipe", type=Path, help="recipe YAML (see recipes/)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values, e.g. data.root=/data/ip102 train.epochs=5")
-    p.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--out", type=Path, default=None, help="runs folder (default: ./runs)")
+    p = verbs.add_parser(
+        "train", help="train a model from a YAML recipe; writes a run folder",
+        description="Train a model from a YAML recipe (a file, or a built-in name: ip102-seed-cnn, ip102-efficientnet, "
+        "fairface-gender) and write a run folder: config.yaml, run.json, history.csv, plots/curves.png, "
+        "checkpoints/{last,best}, predictions/{val,test}.csv. Several processes or GPUs: "
+        "torchrun --nproc-per-node N -m trainlab train RECIPE ...",
+        epilog="examples:  trainlab train recipes/ip102-seed-cnn.yaml data.root=/data/ip102 train.epochs=5\n"
+        "           trainlab train --resume runs/ip102-seed-cnn-20250101-120000\n"
+        "           trainlab train --resume runs/RUN train.epochs=40   (train an ended run longer)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("recipe", nargs="?", default=None, help="recipe YAML file or built-in recipe name (omit with --resume)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values (YAML-typed), e.g. data.root=/data/ip102 train.epochs=5 train.amp=off")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
+    p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.set_defaults(func=cmd_train)
     p = verbs.add_parser("predict", help="predict new images with a trained run")
     p.add_argument("run", type=Path, help="run folder")
@@ -214,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", choices=("best", "last"))
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
+    p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at an unreadable image (default) or skip it with a warning")
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary

@@ -8,6 +8,8 @@ Columns (``frame``):
 ``split``  one of ``train``, ``val``, ``test``
 others     attribute columns that ride along to the predictions table
            (FairFace ``age``, ``race``, ``gender``, ``service_test``; any extra CSV column)
+``_…``     internal columns, not attributes: ``_origin`` is where the row came from
+           (``train.txt:17``), for error messages
 
 Everything after the readers is format-blind: it sees only a Manifest.
 Row order is meaningful: the image cache stores row ``i`` of the frame at index ``i``.
@@ -58,8 +60,15 @@ class Manifest:
 
     @property
     def attributes(self) -> list[str]:
-        """Attribute columns: everything that is not id, path, label or split."""
-        return [c for c in self.frame.columns if c not in REQUIRED_COLUMNS]
+        """Attribute columns: everything that is not id, path, label, split or internal (``_…``)."""
+        return [c for c in self.frame.columns if c not in REQUIRED_COLUMNS and not str(c).startswith("_")]
+
+    def origin(self, i: int) -> str | None:
+        """Where row ``i`` came from (``train.txt:17``, ``train_labels.csv:5``), if the reader knows."""
+        if "_origin" not in self.frame.columns:
+            return None
+        value = self.frame["_origin"].iat[i]
+        return None if value is None or value != value else str(value)
 
     @property
     def splits(self) -> list[str]:
@@ -93,6 +102,6 @@ class Manifest:
 
     def to_frame(self) -> pd.DataFrame:
         """The frame with the class name beside the label index (for writing a run's record)."""
-        out = self.frame.copy()
+        out = self.frame[[c for c in self.frame.columns if not str(c).startswith("_")]].copy()
         out.insert(out.columns.get_loc("label") + 1, self.target if self.target != "label" else "label_name", self.label_names())
         return out

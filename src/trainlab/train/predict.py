@@ -1,0 +1,185 @@
+"""``trainlab predict <run> <images | folder | dataset>``: a predictions table for new images.
+
+Images go through the same decode-and-resize path as the training cache
+(:func:`trainlab.data.images.decode_image`, with the run's image size and resize policy) and the same
+normalisation (the model's ``data_config``), so a file predicts the same here as it did in training.
+
+Inputs:
+
+* image files, or folders searched recursively for image files: ``y_true`` is left empty;
+* one dataset (a folder or labels CSV that ``trainlab data inspect`` recognises): every row, with its
+  split, its true label (when the class is one the run knows) and its attribute columns.
+
+The table has the predictions-table columns (``id, path, split, y_true, y_pred, p_<class>...``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from trainlab.errors import TrainlabError
+from trainlab.utils.log import get_logger, progress
+
+log = get_logger("trainlab.predict")
+
+
+def load_run_model(run: str | Path, checkpoint: str = "best", device: str = "auto"):
+    """The model of a run's checkpoint, on ``device``, in eval mode; and the weights metadata."""
+    from trainlab.models.weights import build_from_weights
+    from trainlab.train.checkpoint import WEIGHTS, resolve
+    from trainlab.utils.device import pick_device
+
+    run = Path(run)
+    if not run.is_dir():
+        raise TrainlabError(f"{run}: no such run folder")
+    folder = run / "checkpoints" / checkpoint
+    try:
+        folder = resolve(folder)
+    except TrainlabError:
+        other = "last" if checkpoint == "best" else "best"
+        try:
+            folder = resolve(run / "checkpoints" / other)
+            log.warning("%s has no '%s' checkpoint; using '%s'", run, checkpoint, other)
+        except TrainlabError:
+            raise TrainlabError(f"{run} has no checkpoint yet (checkpoints/{checkpoint}); train it first") from None
+    model, meta = build_from_weights(folder / WEIGHTS)
+    for key in ("classes", "image_size", "resize"):
+        if key not in meta:
+            raise TrainlabError(f"{folder / WEIGHTS} lacks '{key}' in its metadata; it was not written by 'trainlab train'")
+    dev = pick_device(device)
+    return model.to(dev).eval(), meta, dev
+
+
+def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
+    """Image files given directly or found (recursively, sorted) in the given folders."""
+    from trainlab.data.images import IMAGE_EXTENSIONS
+
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise TrainlabError(f"{item}: no image files in this folder (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+            files.extend(found)
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise TrainlabError(f"{item}: no such file or folder")
+    return files
+
+
+def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | None:
+    """The rows of a dataset when the single input is one (with y_true names), else None."""
+    if len(inputs) != 1:
+        return None
+    item = inputs[0]
+    if not (item.is_dir() or item.suffix.lower() in (".csv", ".txt")):
+        return None
+    from trainlab.data.formats import load_manifest
+
+    try:
+        manifest = load_manifest(item, fmt="auto", val_fraction=0.0, test_fraction=0.0)  # rows as they are: no carving
+    except TrainlabError as exc:
+        if item.is_dir():
+            log.debug("%s is not a dataset layout (%s); predicting its image files", item, exc)
+            return None
+        raise
+    frame = manifest.frame.copy()
+    names = manifest.label_names().astype(str)
+    known = names.isin(classes)
+    if not known.all():
+        log.warning("%d of %d images have a label this run does not know (%s...); their y_true is left empty",
+                    int((~known).sum()), len(frame), sorted(set(names[~known]))[:5])
+    frame["y_true"] = names.where(known, "")
+    return frame.drop(columns=["label"])
+
+
+def predict_paths(model, paths: list[Path], *, size, policy: str, device, batch_size: int = 256,
+                  on_bad_image: str = "error") -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities for image files; returns ``(proba, ok)`` where ``ok`` marks decoded files."""
+    import torch
+
+    from trainlab.data.images import decode_image
+    from trainlab.data.loader import Normalize
+
+    norm = Normalize(model.data_config["mean"], model.data_config["std"])
+    size = tuple(size)
+
+    def decode(path):
+        try:
+            return decode_image(path, size, policy)
+        except TrainlabError:
+            if on_bad_image == "error":
+                raise
+            log.warning("skipped %s: not a readable image", path)
+            return None
+
+    proba = np.zeros((len(paths), model_output_size(model)), np.float32)
+    ok = np.zeros(len(paths), bool)
+    with ThreadPoolExecutor(max_workers=4) as pool, progress(total=len(paths), desc="predict", unit="img") as bar:
+        for start in range(0, len(paths), batch_size):
+            chunk = list(pool.map(decode, paths[start : start + batch_size]))
+            good = [k for k, img in enumerate(chunk) if img is not None]
+            if good:
+                x = torch.from_numpy(np.stack([chunk[k] for k in good])).to(device)
+                with torch.inference_mode():
+                    proba[start + np.array(good)] = torch.softmax(model(norm(x)).float(), -1).cpu().numpy()
+                ok[start + np.array(good)] = True
+            bar.update(len(chunk))
+    return proba, ok
+
+
+def model_output_size(model) -> int:
+    spec = getattr(model, "trainlab_spec", None) or {}
+    return int(spec["num_classes"])
+
+
+def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None = None, checkpoint: str = "best",
+            batch_size: int = 256, device: str = "auto", on_bad_image: str = "error") -> tuple[Path, pd.DataFrame]:
+    """Write the predictions table for ``inputs`` (see the module docstring); returns (file, table)."""
+    from trainlab.predictions import PROB_PREFIX, write_predictions
+
+    if batch_size < 1:
+        raise TrainlabError(f"--batch-size must be at least 1; got {batch_size}")
+    model, meta, dev = load_run_model(run, checkpoint, device)
+    classes = [str(c) for c in meta["classes"]]
+    inputs = [Path(p) for p in inputs]
+    rows = _dataset_frame(inputs, classes)
+    if rows is None:
+        files = collect_images(inputs)
+        rows = pd.DataFrame({"id": [str(p) for p in files], "path": [str(p.resolve()) for p in files],
+                             "split": "predict", "y_true": ""})
+    paths = [Path(p) for p in rows["path"]]
+    proba, ok = predict_paths(model, paths, size=meta["image_size"], policy=meta["resize"], device=dev,
+                              batch_size=batch_size, on_bad_image=on_bad_image)
+    rows, proba = rows[ok].reset_index(drop=True), proba[ok]
+    if len(rows) == 0:
+        raise TrainlabError("none of the inputs could be decoded as an image")
+    names = np.asarray(classes, dtype=object)
+    core = pd.DataFrame({"id": rows["id"].astype(str), "path": rows["path"].astype(str), "split": rows["split"],
+                         "y_true": rows["y_true"], "y_pred": names[proba.argmax(1)]})
+    probs = pd.DataFrame(proba.astype(np.float64), columns=[PROB_PREFIX + c for c in classes])
+    attributes = rows.drop(columns=[c for c in ("id", "path", "split", "y_true") if c in rows.columns])
+    table = pd.concat([core, probs, attributes.reset_index(drop=True)], axis=1)
+    target = Path(out) if out is not None else Path(run) / "predictions" / "predict.csv"
+    write_predictions(table, target)
+    return target, table
+
+
+def predict_cli(run, inputs, *, out=None, checkpoint="best", batch_size=256, device="auto", on_bad_image="error") -> Path:
+    target, table = predict(run, inputs, out=out, checkpoint=checkpoint, batch_size=batch_size, device=device,
+                            on_bad_image=on_bad_image)
+    counts = table["y_pred"].value_counts()
+    print(f"{len(table)} predictions -> {target}")
+    labelled = table["y_true"].astype(str) != ""
+    if labelled.any():
+        acc = float((table.loc[labelled, "y_true"] == table.loc[labelled, "y_pred"]).mean())
+        print(f"accuracy on the {int(labelled.sum())} labelled images: {acc:.4f}")
+    print("predicted classes: " + ", ".join(f"{name} {n}" for name, n in counts.head(10).items())
+          + (" ..." if len(counts) > 10 else ""))
+    return target

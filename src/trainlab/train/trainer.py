@@ -1,0 +1,484 @@
+"""The training loop: a model, a uint8 image array, indices and labels in; weights, history, checkpoints out.
+
+The trainer knows nothing of datasets, recipes or file formats: it is given an ``nn.Module`` (with a
+``data_config`` for normalisation), an ``(N, H, W, 3)`` uint8 array, labels and the train/val row
+indices. One step, on every process::
+
+    x = normalise(augment(float(uint8 batch)))          on the device, one grid_sample per batch
+    loss = sum(w_i * CE_i) / n_global * world_size       w_i = 0 for padding; DDP averages over processes
+    (+ model.regularization_loss())                      the seed CNN's L1+L2 kernel penalty
+    backward (GradScaler for fp16), clip, optimizer step, scheduler step (per step)
+
+Epoch metrics are weighted sums (loss x n, correct, n) reduced over processes, never means of means.
+Only the main process writes files. A non-finite loss stops the run (:class:`NonFiniteLoss`) before
+anything is saved, so the last checkpoint stays the last good one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from trainlab.config import TrainSection
+from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
+from trainlab.data.loader import BatchLoader, Normalize
+from trainlab.errors import TrainlabError
+from trainlab.train import checkpoint as ckpt
+from trainlab.train import history
+from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
+from trainlab.utils.log import get_logger, progress
+
+log = get_logger("trainlab.train")
+
+
+class NonFiniteLoss(TrainlabError):
+    """The loss became NaN or infinite; the run is stopped and the last good checkpoint kept."""
+
+    def __init__(self, message: str, *, epoch: int, step: int):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
+@dataclass
+class FitResult:
+    status: str  # finished | stopped-early
+    epochs_run: int
+    best_epoch: int | None
+    best_metric: float | None
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+class WarmupSchedule:
+    """Learning-rate factor per optimizer step: linear warm-up, then constant, cosine or step decay.
+
+    A callable object (not a lambda) so ``LambdaLR.state_dict()`` saves it with the checkpoint.
+    cosine: ``f(t) = m + (1 - m) * (1 + cos(pi * t)) / 2`` with t the post-warm-up progress in [0, 1]
+    and ``m = min_lr / lr``; step: ``f = gamma ** floor(epoch / step_epochs)``.
+    """
+
+    def __init__(self, kind: str, total_steps: int, warmup_steps: int, steps_per_epoch: int, *,
+                 min_factor: float = 0.0, step_epochs: int = 10, gamma: float = 0.1):
+        self.kind, self.total_steps, self.warmup_steps = kind, total_steps, warmup_steps
+        self.steps_per_epoch, self.min_factor, self.step_epochs, self.gamma = steps_per_epoch, min_factor, step_epochs, gamma
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.kind == "cosine":
+            t = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+            return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+        if self.kind == "step":
+            return self.gamma ** ((step // max(1, self.steps_per_epoch)) // self.step_epochs)
+        return 1.0
+
+
+def configure_determinism(deterministic: bool, device: torch.device) -> None:
+    """Deterministic kernels when asked (slower); otherwise let cuDNN pick the fastest ones."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    else:
+        torch.use_deterministic_algorithms(False)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype. auto: bf16 on CUDA when supported (else fp16 with a GradScaler), float32 on
+    CPU and MPS. On a CPU with native bf16 (AVX512-BF16/AMX), ``bf16`` must be asked for explicitly:
+    it is faster there but changes the numerics of a run that would otherwise match float32 references."""
+    if amp == "off":
+        return None
+    if device.type == "cuda":
+        if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
+            return torch.float16
+        return torch.bfloat16
+    if device.type == "cpu" and amp == "bf16":
+        if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return torch.bfloat16
+        log.warning("train.amp=bf16: this CPU has no native bf16; training in float32")
+    elif amp == "fp16":
+        log.warning("train.amp=fp16 needs CUDA; training in float32 on %s", device.type)
+    return None
+
+
+class Trainer:
+    def __init__(
+        self, model: torch.nn.Module, cfg: TrainSection, *, images: np.ndarray, labels: np.ndarray,
+        train_index: np.ndarray, val_index: np.ndarray | None = None, num_classes: int | None = None,
+        data_config: dict | None = None, dist: DistInfo | None = None, run_dir: str | Path | None = None,
+        on_epoch_end: Callable[[dict, dict], None] | None = None, weights_metadata: dict | None = None,
+    ):
+        self.cfg = cfg
+        self.dist = dist or DistInfo(device=torch.device("cpu"))
+        self.device = self.dist.device
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.on_epoch_end = on_epoch_end
+        self.weights_metadata = dict(weights_metadata or {})
+        self.images, self.labels = images, np.asarray(labels, dtype=np.int64)
+        self.train_index = np.asarray(train_index, dtype=np.int64)
+        self.val_index = np.asarray(val_index if val_index is not None else [], dtype=np.int64)
+        self.num_classes = int(num_classes if num_classes is not None else self.labels.max() + 1)
+        if len(self.train_index) == 0:
+            raise TrainlabError("there are no training images (the train split is empty)")
+        configure_determinism(cfg.deterministic, self.device)
+        seed_everything(cfg.seed + self.dist.rank)
+
+        data_config = data_config or getattr(model, "data_config", None)
+        if not data_config:
+            raise TrainlabError("the model has no data_config (input_size, mean, std); build it with trainlab.models.registry.create_model")
+        self.data_config = data_config
+        self.norm = Normalize(data_config["mean"], data_config["std"], channels_last=cfg.channels_last)
+
+        self.model = model.to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        # mode=staged: the backbone is frozen for train.stage_epochs (0: unfrozen from the start)
+        self.staged = getattr(model, "mode", None) == "staged" and hasattr(model, "unfreeze_backbone")
+
+        a = cfg.augment
+        self.augment = BatchAugment(
+            KerasAffine(rotation=a.rotation, zoom=a.zoom, width_shift=a.width_shift, height_shift=a.height_shift, shear=a.shear, hflip=a.hflip)
+            if a.policy == "keras" else None
+        )
+        self.mixup = None
+        if a.mixup > 0 or a.cutmix > 0:
+            from timm.data import Mixup
+
+            if cfg.batch_size % 2:
+                raise TrainlabError(f"train.augment.mixup/cutmix need an even train.batch_size; got {cfg.batch_size}")
+            self.mixup = Mixup(mixup_alpha=a.mixup, cutmix_alpha=a.cutmix, label_smoothing=cfg.label_smoothing, num_classes=self.num_classes)
+
+        extra = uint8_policy(a.extra) if a.extra != "none" else None
+        # torchvision's policies draw from torch's global generator: keep them on the main thread when
+        # the run must be reproducible (no loader thread interleaving its draws with dropout's).
+        prefetch = 0 if (extra is not None and cfg.deterministic) else cfg.prefetch
+        common = dict(rank=self.dist.rank, world_size=self.dist.world_size, device=self.device)
+        self.train_loader = BatchLoader(
+            images, self.labels, self.train_index, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
+            drop_last=cfg.drop_last or self.mixup is not None, prefetch=prefetch, uint8_transform=extra, **common,
+        )
+        self.eval_batch_size = cfg.eval_batch_size or 4 * cfg.batch_size
+        self.steps_per_epoch = len(self.train_loader)
+        if self.steps_per_epoch == 0:
+            raise TrainlabError(
+                f"train.batch_size={cfg.batch_size} x {self.dist.world_size} process(es) is larger than the "
+                f"{len(self.train_index)} training images with drop_last on; lower the batch size"
+            )
+
+        self.amp_dtype = resolve_amp(cfg.amp, self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.optimizer = self._make_optimizer()
+        total = cfg.epochs * self.steps_per_epoch
+        self.schedule = WarmupSchedule(
+            cfg.schedule, total, round(cfg.warmup_epochs * self.steps_per_epoch), self.steps_per_epoch,
+            min_factor=cfg.min_lr / cfg.lr, step_epochs=cfg.step_epochs, gamma=cfg.step_gamma,
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.schedule)
+        self.eval_net = torch.compile(self.model) if cfg.compile else self.model
+        self.net = self._wrap()
+
+        self.epoch = 0  # completed epochs
+        self.step = 0  # optimizer steps taken
+        self.best_metric: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+        self.history: list[dict] = []
+        self._frozen: bool | None = None
+
+    # ---- set-up helpers ----------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        from trainlab.models.registry import param_groups
+
+        cfg, model = self.cfg, self.model
+        # timm models: head at lr, backbone at lr x backbone_lr_scale; all: no decay on biases and norms.
+        groups = param_groups(model, lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_lr_scale=cfg.backbone_lr_scale)
+        # Fused kernels (CUDA and CPU): one pass over the parameters instead of a dozen; on the 17M-parameter
+        # seed CNN the optimizer step is a large share of a CPU step.
+        fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)  # L2, as Keras' Adam
+        if cfg.optimizer == "adamw":
+            return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0, **fused)
+
+    def _wrap(self) -> torch.nn.Module:
+        """DDP (only the trainable parameters at this moment) and optionally torch.compile."""
+        net = self.model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = DDP(net, device_ids=ids)
+        return torch.compile(net) if self.cfg.compile else net
+
+    def _set_stage(self, epoch: int) -> None:
+        """mode=staged: the head alone for ``stage_epochs``, then every layer (DDP is rebuilt, as it
+        registers only the parameters that were trainable when it was built)."""
+        if not self.staged:
+            return
+        frozen = epoch < self.cfg.stage_epochs
+        if frozen == self._frozen:
+            return
+        if frozen:
+            self.model.freeze_backbone()
+        else:
+            self.model.unfreeze_backbone()
+            if self._frozen is not None and self.dist.is_main:
+                log.info("epoch %d: backbone unfrozen (staged fine-tuning)", epoch + 1)
+        self._frozen = frozen
+        self.net = self._wrap()
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return torch.autocast(self.device.type, enabled=False)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    # ---- one epoch ---------------------------------------------------------------------------
+    def _per_sample_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.dtype.is_floating_point:  # mixup/cutmix soft targets (smoothing already inside)
+            return -(target * F.log_softmax(logits, dim=-1)).sum(-1)
+        return F.cross_entropy(logits, target, reduction="none", label_smoothing=self.cfg.label_smoothing)
+
+    def train_epoch(self, epoch: int) -> dict:
+        cfg, loader = self.cfg, self.train_loader
+        self.model.train()
+        loader.set_epoch(epoch)
+        # The same stream on every process: each draws the whole global batch's transforms, uses its rows.
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 7_919)
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss*n, correct, n
+        check_every = 1 if self.device.type == "cpu" else 25
+        pending: list[torch.Tensor] = []
+        params = [p for p in self.model.parameters()]
+        reg = getattr(self.model, "regularization_loss", None)
+        bar = progress(total=loader.num_samples, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="img", unit_scale=True,
+                       leave=False, **({} if self.dist.is_main else {"disable": True}))
+        t0 = time.perf_counter()
+        try:
+            for i, batch in enumerate(loader):
+                n_global = batch.global_size
+                x = self.augment(self.norm.to_float(batch.images), gen, offset=batch.offset, global_size=n_global)
+                x = self.norm.normalize(x)
+                y = batch.labels
+                target = y
+                if self.mixup is not None:
+                    x, target = self.mixup(x, y)
+                with self._autocast():
+                    logits = self.net(x)
+                per_sample = self._per_sample_loss(logits.float(), target)
+                loss = (per_sample * batch.weights).sum() * (self.dist.world_size / n_global)
+                total = loss + reg() if reg is not None else loss
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(total).backward()
+                if cfg.clip_grad_norm:
+                    self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.scheduler.step()
+                self.step += 1
+                with torch.no_grad():
+                    w = batch.weights.double()
+                    sums += torch.stack([(per_sample.detach().double() * w).sum(),
+                                         ((logits.detach().argmax(-1) == y).double() * w).sum(), w.sum()])
+                pending.append(total.detach())
+                if len(pending) >= check_every or i == len(loader) - 1:
+                    self._check_finite(pending, epoch, i + 2 - len(pending))
+                    pending = []
+                    if not bar.disable:
+                        bar.set_postfix(loss=f"{sums[0].item() / max(sums[2].item(), 1):.4f}", lr=f"{self._lr():.2e}", refresh=False)
+                bar.update(n_global)
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - t0
+        sums = all_reduce_sum(sums)
+        loss_sum, correct, n = sums.tolist()
+        return {"train_loss": loss_sum / n, "train_acc": correct / n, "train_seconds": seconds, "train_images": int(round(n))}
+
+    def _check_finite(self, losses: list[torch.Tensor], epoch: int, first_step_in_epoch: int) -> None:
+        """Stop at the first non-finite loss, on every process at once (the step is reduced with MIN)."""
+        values = torch.stack(losses).float()
+        bad = (~torch.isfinite(values)).nonzero()
+        first = torch.tensor([first_step_in_epoch + int(bad[0]) if len(bad) else 2**62], device=self.device)
+        first = int(all_reduce_min(first).item())
+        if first < 2**62:
+            k = first - first_step_in_epoch
+            value = values[k].item() if 0 <= k < len(values) and not math.isfinite(values[k].item()) else "non-finite on another process"
+            raise NonFiniteLoss(
+                f"the loss became {value} at epoch {epoch + 1}, step {first} of {self.steps_per_epoch} "
+                f"(optimizer step {epoch * self.steps_per_epoch + first}); training stopped. "
+                f"The last good checkpoint is kept (epoch {self.epoch}). Lower train.lr, set train.clip_grad_norm, "
+                "or check the data.",
+                epoch=epoch + 1, step=first,
+            )
+
+    def _lr(self) -> float:
+        return max(g["lr"] for g in self.optimizer.param_groups)
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def _eval_loader(self, index: np.ndarray) -> BatchLoader:
+        return BatchLoader(
+            self.images, self.labels, index, batch_size=self.eval_batch_size, shuffle=False, rank=self.dist.rank,
+            world_size=self.dist.world_size, device=self.device, prefetch=self.cfg.prefetch,
+        )
+
+    @torch.inference_mode()
+    def _forward_eval(self, index: np.ndarray, *, keep_proba: bool):
+        """Sharded evaluation without augmentation: (sums, list of (positions, proba)) on this process."""
+        self.model.eval()
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        parts = []
+        for batch in self._eval_loader(index):
+            x = self.norm(batch.images)
+            with self._autocast():
+                logits = self.eval_net(x)
+            logits = logits.float()
+            w = batch.weights.double()
+            sums += torch.stack([(F.cross_entropy(logits, batch.labels, reduction="none").double() * w).sum(),
+                                 ((logits.argmax(-1) == batch.labels).double() * w).sum(), w.sum()])
+            if keep_proba:
+                real = batch.weights.cpu().numpy() > 0
+                parts.append((batch.index[real], torch.softmax(logits, -1).cpu().numpy()[real]))
+        return sums, parts
+
+    def evaluate(self, index: np.ndarray) -> dict:
+        """Mean loss and accuracy over ``index`` (rows of the image array), every image exactly once."""
+        if len(index) == 0:
+            return {"loss": float("nan"), "acc": float("nan"), "n": 0}
+        sums, _ = self._forward_eval(np.asarray(index), keep_proba=False)
+        loss_sum, correct, n = all_reduce_sum(sums).tolist()
+        return {"loss": loss_sum / n, "acc": correct / n, "n": int(round(n))}
+
+    def predict_proba(self, index: np.ndarray) -> np.ndarray:
+        """Class probabilities for ``index``, in that order, gathered from every process."""
+        index = np.asarray(index, dtype=np.int64)
+        if len(index) == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        _, parts = self._forward_eval(index, keep_proba=True)
+        positions = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int64)
+        proba = np.concatenate([q for _, q in parts]) if parts else np.zeros((0, self.num_classes), np.float32)
+        gathered = all_gather_objects((positions, proba))
+        positions = np.concatenate([g[0] for g in gathered])
+        proba = np.concatenate([g[1] for g in gathered])
+        lookup = {int(p): k for k, p in enumerate(positions)}  # row of the image array -> its probabilities
+        return proba[[lookup[int(i)] for i in index]]
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch, "step": self.step, "best_metric": self.best_metric, "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "history": self.history,
+            "world_size": self.dist.world_size, "monitor": self.cfg.monitor,
+        }
+
+    def save(self, name: str) -> None:
+        if self.run_dir is None or not self.dist.is_main:
+            return
+        meta = {**self.weights_metadata, "epoch": self.epoch, "step": self.step}
+        ckpt.save_checkpoint(self.run_dir / "checkpoints" / name, self.model, self.state_dict(), meta)
+
+    def load(self, folder: str | Path) -> None:
+        """Restore weights, optimizer, scheduler, scaler, RNG and counters from a checkpoint folder."""
+        state = ckpt.load_state(folder)
+        self._set_stage(state["epoch"])  # the parameters trainable at that point
+        ckpt.load_model_weights(folder, self.model)
+        self.optimizer.load_state_dict(state["optimizer"])
+        current = dict(self.schedule.__dict__)  # this session's schedule (train.epochs may have grown)
+        self.scheduler.load_state_dict(state["scheduler"])  # the step count (and the saved schedule's fields)
+        self.schedule.__dict__.update(current)
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base * self.schedule(self.scheduler.last_epoch)
+        self.scaler.load_state_dict(state["scaler"])
+        ckpt.set_rng_state(state["rng"])
+        if self.dist.rank:  # every process keeps its own dropout stream
+            torch.manual_seed(self.cfg.seed + self.dist.rank + 7_919 * state["epoch"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.best_metric, self.best_epoch, self.bad_epochs = state["best_metric"], state["best_epoch"], state["bad_epochs"]
+        self.history = list(state.get("history") or [])
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _improved(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_metric is None:
+            return True
+        delta = self.cfg.min_delta
+        return value > self.best_metric + delta if self.cfg.monitor == "val_acc" else value < self.best_metric - delta
+
+    def fit(self, *, resume_from: str | Path | None = None) -> FitResult:
+        cfg = self.cfg
+        if resume_from is not None:
+            self.load(resume_from)
+            if self.dist.is_main:
+                log.info("resumed from %s: %d of %d epochs done", resume_from, self.epoch, cfg.epochs)
+            if self.run_dir is not None and self.dist.is_main:
+                history.truncate(self.run_dir, self.epoch)
+        has_val = len(self.val_index) > 0
+        if not has_val and self.dist.is_main:
+            log.warning("no validation images: the best checkpoint and early stopping follow train_%s", cfg.monitor[4:])
+        status, t_start = "finished", time.perf_counter()
+        while self.epoch < cfg.epochs:
+            epoch = self.epoch
+            self._set_stage(epoch)
+            t0 = time.perf_counter()
+            train = self.train_epoch(epoch)
+            sync_buffers(self.model)
+            val = self.evaluate(self.val_index) if has_val else {"loss": float("nan"), "acc": float("nan")}
+            self.epoch = epoch + 1
+            row = {
+                "epoch": self.epoch, "train_loss": train["train_loss"], "train_acc": train["train_acc"],
+                "val_loss": val["loss"], "val_acc": val["acc"], "lr": self._lr(),
+                "time_s": time.perf_counter() - t0, "images_per_s": train["train_images"] / max(train["train_seconds"], 1e-9),
+            }
+            self.history.append(row)
+            metric_name = cfg.monitor if has_val else "train_" + cfg.monitor[4:]
+            improved = self._improved(row[metric_name])
+            if improved:
+                self.best_metric, self.best_epoch, self.bad_epochs = row[metric_name], self.epoch, 0
+            else:
+                self.bad_epochs += 1
+            stop = cfg.patience > 0 and self.bad_epochs >= cfg.patience and self.epoch < cfg.epochs
+            if self.dist.is_main:
+                log.info(
+                    "epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.2e  %.1fs  %.0f img/s%s",
+                    self.epoch, cfg.epochs, row["train_loss"], row["train_acc"], row["val_loss"], row["val_acc"], row["lr"],
+                    row["time_s"], row["images_per_s"], "  *best*" if improved else "",
+                )
+                if self.run_dir is not None:
+                    frame = history.append_row(self.run_dir, row, keep_until=epoch)
+                    history.plot_curves(frame, self.run_dir / "plots" / "curves.png", best_epoch=self.best_epoch,
+                                        title=self.run_dir.name)
+                    if improved:
+                        self.save("best")  # best before last: a crash in between replays this epoch
+                    self.save("last")
+                if self.on_epoch_end is not None:
+                    self.on_epoch_end(row, {"best_epoch": self.best_epoch, "best_metric": self.best_metric, "monitor": metric_name})
+            barrier()
+            if stop:
+                status = "stopped-early"
+                if self.dist.is_main:
+                    log.info("early stopping: %s has not improved for %d epochs (best %.4f at epoch %d)",
+                             metric_name, cfg.patience, self.best_metric, self.best_epoch)
+                break
+        return FitResult(status, self.epoch, self.best_epoch, self.best_metric, list(self.history), time.perf_counter() - t_start)

@@ -1,0 +1,188 @@
+"""`trainlab train` and `trainlab predict` end to end on a small generated IP102-layout dataset."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from trainlab.cli import main
+from trainlab.models.weights import load_weights
+
+CLASSES = ["red mite", "green aphid", "blue beetle"]
+
+
+@pytest.fixture(scope="module")
+def ip102(tmp_path_factory):
+    """IP102 official layout: images/<file>, <split>.txt with '<file> <label>' lines, classes.txt (1-based)."""
+    root = tmp_path_factory.mktemp("ip102")
+    (root / "images").mkdir()
+    rng = np.random.default_rng(0)
+    counts = {"train": 48, "val": 12, "test": 12}
+    for split, n in counts.items():
+        lines = []
+        for i in range(n):
+            label = i % 3
+            img = rng.integers(0, 70, (40, 48, 3)).astype(np.uint8)
+            r, c = rng.integers(4, 24, 2)
+            img[r : r + 14, c : c + 14, label] = 230
+            name = f"{split}_{i:03d}.png"
+            Image.fromarray(img).save(root / "images" / name)
+            lines.append(f"{name} {label}")
+        (root / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    (root / "classes.txt").write_text("".join(f"{k + 1} {c}\n" for k, c in enumerate(CLASSES)))
+    return root
+
+
+def train(capsys, *args):
+    code = main(["train", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+SMALL = ["data.image_size=24", "train.batch_size=8", "train.lr=0.002", "train.seed=1"]
+
+
+@pytest.fixture(scope="module")
+def seed_run(ip102, tmp_path_factory):
+    """One seed-CNN run shared by the tests that only read it (2 epochs)."""
+    runs = tmp_path_factory.mktemp("runs")
+    code = main(["train", "ip102-seed-cnn", f"data.root={ip102}", "train.epochs=2", *SMALL, f"output.runs={runs}", "output.name=seed"])
+    assert code == 0
+    return runs / "seed"
+
+
+def test_train_writes_a_complete_run_folder(seed_run):
+    run = seed_run
+    for name in ("config.yaml", "run.json", "history.csv", "plots/curves.png", "checkpoints/last/model.safetensors",
+                 "checkpoints/last/state.pt", "checkpoints/best/model.safetensors", "predictions/val.csv",
+                 "predictions/test.csv", "metrics.json"):
+        assert (run / name).is_file(), name
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "finished" and info["epochs_done"] == 2
+    assert info["classes"] == CLASSES and info["num_classes"] == 3
+    assert info["model"] == "seed_cnn" and info["model_options"] == {"input_size": [24, 24]}
+    assert info["data_config"]["input_size"] == [3, 24, 24] and info["image_size"] == [24, 24]
+    assert info["dataset"]["format"] == "ip102" and info["split_sizes"] == {"train": 48, "val": 12, "test": 12}
+    assert info["parameters"] == sum(t.numel() for t in load_weights(run / "checkpoints/last/model.safetensors")[0].values()
+                                     if t.dtype.is_floating_point)
+    assert info["best_epoch"] in (1, 2) and info["device"] == "cpu"
+
+    test = pd.read_csv(run / "predictions" / "test.csv")
+    assert list(test.columns[:5]) == ["id", "path", "split", "y_true", "y_pred"]
+    assert [c for c in test.columns if c.startswith("p_")] == [f"p_{c}" for c in CLASSES]
+    assert len(test) == 12 and set(test["split"]) == {"test"}
+    np.testing.assert_allclose(test.filter(like="p_").sum(axis=1), 1.0, atol=1e-6)
+    assert sorted(test["y_true"]) == sorted(CLASSES * 4)
+
+    history = pd.read_csv(run / "history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    config = (run / "config.yaml").read_text()
+    assert "image_size:\n  - 24\n  - 24" in config or "image_size: [24, 24]" in config
+
+
+def test_the_resolved_config_redoes_the_run(seed_run, tmp_path, capsys):
+    code, out, _ = train(capsys, seed_run / "config.yaml", f"output.runs={tmp_path}", "output.name=again", "train.epochs=1")
+    assert code == 0 and f"run folder: {tmp_path / 'again'}" in out
+    first = pd.read_csv(seed_run / "history.csv").iloc[0]
+    again = pd.read_csv(tmp_path / "again" / "history.csv").iloc[0]
+    assert again["train_loss"] == pytest.approx(first["train_loss"], rel=1e-5)  # same data, seed, init, order
+
+
+def test_resume_continues_and_extends(ip102, tmp_path, capsys):
+    code, _, _ = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", "train.epochs=1", *SMALL, f"output.runs={tmp_path}", "output.name=r")
+    assert code == 0
+    code, out, err = train(capsys, "--resume", tmp_path / "r", "train.epochs=2")
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "r" / "history.csv")["epoch"].tolist() == [1, 2]
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "finished" and info["epochs_done"] == 2 and len(info["resumed"]) == 1
+
+    code, _, err = train(capsys, "--resume", tmp_path / "r")
+    assert code == 2 and "already trained all 2 of 2 epochs" in err and "train.epochs=" in err
+    code, _, err = train(capsys, "--resume", tmp_path / "r", "train.lr=0.1")
+    assert code == 2 and "'train.lr' cannot change" in err and "train.epochs" in err
+
+
+def test_bad_key_bad_value_and_bad_path_are_clear_errors(ip102, tmp_path, capsys):
+    code, _, err = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", "train.optimiser=sgd")
+    assert code == 2 and "unknown key 'train.optimiser'" in err and "did you mean 'train.optimizer'" in err
+    code, _, err = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", "train.schedule=linear")
+    assert code == 2 and "train.schedule: 'linear' is not allowed; choose one of constant, cosine, step" in err
+    code, _, err = train(capsys, "ip102-seed-cnn", f"data.root={tmp_path / 'nowhere'}")
+    assert code == 2 and "data.root" in err and "does not exist" in err
+    code, _, err = train(capsys, "ip102-seed-cnn")
+    assert code == 2 and "data.root is not set" in err
+    code, _, err = train(capsys, "--resume", tmp_path / "nowhere")
+    assert code == 2 and "no such run folder" in err
+    assert not list(tmp_path.glob("runs*"))
+
+
+def test_nan_loss_fails_the_run_with_a_message(ip102, tmp_path, capsys):
+    code, _, err = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", "train.epochs=2", *SMALL, "train.lr=1e30",
+                         f"output.runs={tmp_path}", "output.name=nan")
+    assert code == 2
+    assert "the loss became" in err and "at epoch 1, step" in err
+    info = json.loads((tmp_path / "nan" / "run.json").read_text())
+    assert info["status"] == "failed" and info["failed_epoch"] == 1 and "loss became" in info["error"]
+
+
+def test_predict_on_a_folder_equals_the_runs_own_test_predictions(seed_run, ip102, tmp_path, capsys):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    test = pd.read_csv(seed_run / "predictions" / "test.csv")
+    for path in test["path"]:
+        (folder / path.rsplit("/", 1)[-1]).write_bytes(open(path, "rb").read())
+    (folder / "notes.txt").write_text("not an image")  # ignored: not an image extension
+    assert main(["predict", str(seed_run), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"12 predictions -> {seed_run / 'predictions' / 'predict.csv'}" in out
+    pred = pd.read_csv(seed_run / "predictions" / "predict.csv")
+    assert len(pred) == 12 and pred["y_true"].isna().all() and set(pred["split"]) == {"predict"}
+    pred["name"] = pred["path"].str.rsplit("/", n=1).str[-1]
+    test["name"] = test["path"].str.rsplit("/", n=1).str[-1]
+    merged = pred.merge(test, on="name", suffixes=("", "_run"))
+    assert len(merged) == 12
+    for c in CLASSES:  # decode -> resize -> normalise is the same path as the cache's
+        np.testing.assert_allclose(merged[f"p_{c}"], merged[f"p_{c}_run"], atol=1e-5)
+    assert (merged["y_pred"] == merged["y_pred_run"]).all()
+
+
+def test_predict_on_a_dataset_and_on_files(seed_run, ip102, tmp_path, capsys):
+    out = tmp_path / "all.csv"
+    assert main(["predict", str(seed_run), str(ip102), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 72 and set(table["split"]) == {"train", "val", "test"}
+    assert set(table["y_true"]) == set(CLASSES)
+    assert "accuracy on the 72 labelled images" in capsys.readouterr().out
+    one = sorted((ip102 / "images").glob("test_00*.png"))[:2]
+    assert main(["predict", str(seed_run), *map(str, one), "--out", str(tmp_path / "two.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "two.csv")) == 2
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    assert main(["predict", str(seed_run), str(bad), "--out", str(tmp_path / "bad.csv")]) == 2
+    assert "bad.png" in capsys.readouterr().err
+    assert main(["predict", str(seed_run), str(bad), *map(str, one), "--on-bad-image", "skip", "--out", str(tmp_path / "s.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 2
+
+
+def test_transfer_run_loads_weights_an_earlier_run_wrote(ip102, tmp_path, capsys):
+    common = [f"data.root={ip102}", "model.name=timm:test_efficientnet", "data.image_size=32", "train.batch_size=8",
+              "train.epochs=1", "train.stage_epochs=0", "train.warmup_epochs=0", "model.options.drop_rate=0.0",
+              f"output.runs={tmp_path}"]
+    code, _, err = train(capsys, "ip102-efficientnet", *common, "model.options.mode=finetune", "output.name=first")
+    assert code == 0, err
+    first = load_weights(tmp_path / "first" / "checkpoints" / "best" / "model.safetensors")[0]
+    code, _, err = train(capsys, "ip102-efficientnet", *common, "model.options.mode=frozen", "output.name=second",
+                         f"model.options.weights={tmp_path / 'first' / 'checkpoints' / 'best' / 'model.safetensors'}")
+    assert code == 0, err
+    second = load_weights(tmp_path / "second" / "checkpoints" / "best" / "model.safetensors")[0]
+    backbone = [k for k in first if k.startswith("backbone.") and first[k].dtype.is_floating_point]
+    assert backbone
+    for key in backbone:  # frozen: the backbone is exactly the first run's (weights and BatchNorm statistics)
+        torch.testing.assert_close(second[key], first[key], rtol=0, atol=0, msg=key)
+    info = json.loads((tmp_path / "second" / "run.json").read_text())
+    assert info["model_options"]["weights"].endswith("model.safetensors")
+    assert info["trainable_parameters"] < info["parameters"]
