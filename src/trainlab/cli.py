@@ -167,7 +167,7 @@ def cmd_fit_function(args) -> int:
 def cmd_demo(args) -> int:
     from trainlab.demo import run_demo
 
-    run_demo(out=args.out, quick=args.quick, seed=args.seed)
+    run_demo(out=args.out, quick=args.quick, seed=args.seed, disparity=not args.no_disparity)
     return 0
 
 
@@ -337,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("demo-output"))
     p.add_argument("--quick", action="store_true", help="smaller and shorter (for tests)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-disparity", action="store_true",
+                   help="generate the FairFace-layout demo without its planted group disparity (the audit's control)")
     p.set_defaults(func=cmd_demo)
     p = verbs.add_parser("report", help="one self-contained HTML report of one or more runs")
     p.add_argument("runs", nargs="+", type=Path, help="run folders (and optionally compare/sine folders)")

@@ -1,0 +1,426 @@
+"""Read what each stage wrote into a folder, for the report: plain data in, no HTML.
+
+The report takes folders and finds out what they are from the files the stages write
+(docs/DESIGN.md, "Run directory"):
+
+* a **run** folder: ``run.json``, ``config.yaml``, ``history.csv``, ``predictions/``, ``metrics.json``,
+  ``per_class.csv``, ``top_confusions.csv``, ``plots/*.png``, ``data/summary.json``, ``audit/``,
+  ``mitigated-*/``; any of them may be missing (a run that was never audited has no ``audit/``);
+* a **compare** folder: ``compare.json`` (``trainlab compare``);
+* a **sine** folder: ``results.json`` with ``models`` (``trainlab sine`` / ``fit-function``);
+* an **audit** folder on its own: ``audit.json`` (``trainlab audit <predictions file> --out DIR``).
+
+Each reader returns what it found and, for what it did not, nothing: the page says "not run".
+A file that is there but unreadable is a note in the report, never a crash of the report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trainlab.errors import TrainlabError
+from trainlab.utils.log import get_logger
+
+log = get_logger("trainlab.report")
+
+RUN_MARKERS = ("run.json", "config.yaml", "history.csv", "metrics.json", "predictions")
+
+
+@dataclass
+class Image:
+    """A PNG (or JPEG/SVG) read from disk, with a caption; ``data`` are its bytes."""
+
+    path: Path
+    caption: str
+    data: bytes
+    mime: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class Found:
+    """What a folder holds; ``notes`` say what could not be read and why."""
+
+    kind: str  # run, compare, sine, audit
+    path: Path
+    name: str
+    notes: list[str] = field(default_factory=list)
+
+
+def kind_of(path: Path) -> str:
+    """``run``, ``compare``, ``sine`` or ``audit``; an error that says what a report can take otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise TrainlabError(f"{path}: no such folder; give run folders (from 'trainlab train'), a compare folder, "
+                            "an audit folder or a sine folder")
+    if not path.is_dir():
+        raise TrainlabError(f"{path} is a file; the report takes folders: runs (from 'trainlab train'), a compare "
+                            "folder (from 'trainlab compare'), an audit folder or a sine folder (from 'trainlab sine')")
+    if (path / "compare.json").is_file():
+        return "compare"
+    if (path / "results.json").is_file() and not (path / "run.json").is_file():
+        return "sine"  # before the run markers: a sine folder has a history.csv too
+    if any((path / m).exists() for m in RUN_MARKERS):
+        return "run"
+    if (path / "audit.json").is_file():
+        return "audit"
+    raise TrainlabError(
+        f"{path} is not a folder the report knows: a run has run.json, config.yaml, history.csv, metrics.json or "
+        "predictions/; a compare folder has compare.json; a sine folder has results.json; an audit folder has audit.json"
+    )
+
+
+# ---- small safe readers --------------------------------------------------------------------
+def read_json(path: Path, notes: list[str]) -> Any | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"{path.name} could not be read ({exc}); its section is left out")
+        return None
+
+
+def read_csv(path: Path, notes: list[str]) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        notes.append(f"{path.name} could not be read ({exc}); its table is left out")
+        return None
+
+
+def read_text(path: Path, notes: list[str]) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        notes.append(f"{path.name} could not be read ({exc})")
+        return None
+
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+def read_image(path: Path, caption: str, notes: list[str]) -> Image | None:
+    """The image's bytes if the file is there and decodes (a broken image would show as a broken icon)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None:
+        return None
+    width = height = None
+    try:
+        data = path.read_bytes()
+        if mime != "image/svg+xml":
+            import io
+
+            from PIL import Image as PILImage
+
+            with PILImage.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                im.load()  # decodes every pixel: a truncated file fails here, not as a broken icon on the page
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means: leave the picture out, say so
+        notes.append(f"{path.name} is not a readable image ({type(exc).__name__}: {exc}); left out")
+        return None
+    return Image(path=path, caption=caption, data=data, mime=mime, width=width, height=height)
+
+
+def images_in(folder: Path, notes: list[str], *, exclude: set[str] = frozenset(), captions: dict[str, str] | None = None) -> list[Image]:
+    """Every image directly in ``folder`` (sorted by name) except ``exclude``; caption from ``captions`` or the name."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name in exclude or path.suffix.lower() not in _MIME:
+            continue
+        caption = (captions or {}).get(path.name) or _caption_from_name(path.stem)
+        image = read_image(path, caption, notes)
+        if image is not None:
+            found.append(image)
+    return found
+
+
+def _caption_from_name(stem: str) -> str:
+    text = re.sub(r"[_\-]+", " ", stem).strip()
+    return text[:1].upper() + text[1:]
+
+
+def tables_in(folder: Path, notes: list[str], *, exclude: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
+    """Every CSV directly in ``folder`` (sorted by name) except ``exclude``, by file name."""
+    if not folder.is_dir():
+        return {}
+    tables = {}
+    for path in sorted(folder.glob("*.csv")):
+        if path.name in exclude:
+            continue
+        frame = read_csv(path, notes)
+        if frame is not None:
+            tables[path.name] = frame
+    return tables
+
+
+# ---- a run ---------------------------------------------------------------------------------
+@dataclass
+class Audit:
+    """``audit/`` of a run (or an audit folder): ``audit.json``, its CSV tables, plots and ``summary.md``."""
+
+    path: Path
+    data: dict | None
+    tables: dict[str, pd.DataFrame]
+    images: list[Image]
+    summary_md: str | None
+
+
+@dataclass
+class Mitigation:
+    """A ``mitigated-*`` folder: what ``trainlab mitigate`` wrote (JSON, before/after table, plots)."""
+
+    path: Path
+    name: str
+    data: dict | None
+    tables: dict[str, pd.DataFrame]
+    images: list[Image]
+    summary_md: str | None
+    audit: Audit | None
+
+
+@dataclass
+class Run(Found):
+    run_json: dict | None = None
+    config_text: str | None = None
+    history: pd.DataFrame | None = None
+    curves: Image | None = None
+    metrics: dict | None = None
+    metrics_note: str | None = None  # e.g. "evaluated by the report from predictions/test.csv"
+    per_class: pd.DataFrame | None = None
+    top_confusions: pd.DataFrame | None = None
+    eval_images: list[Image] = field(default_factory=list)
+    other_images: list[Image] = field(default_factory=list)
+    data_summary: dict | None = None
+    data_images: list[Image] = field(default_factory=list)
+    audits: list[Audit] = field(default_factory=list)
+    mitigations: list[Mitigation] = field(default_factory=list)
+    model_summary: Any | None = None  # trainlab.models.summary.ModelSummary
+    model_summary_note: str | None = None
+    test_items: tuple | None = None  # (ids, y_true) of the test predictions, to find runs scored on the same items
+
+
+def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True) -> Run:
+    """Everything a run folder holds; what is missing stays ``None`` (empty) and the page says so."""
+    path = Path(path)
+    run = Run(kind="run", path=path, name=name)
+    notes = run.notes
+    run.run_json = read_json(path / "run.json", notes)
+    run.config_text = read_text(path / "config.yaml", notes)
+    run.history = _read_history(path / "history.csv", notes)
+    run.curves = read_image(path / "plots" / "curves.png", "Training curves: loss and accuracy per epoch", notes)
+
+    run.metrics = read_json(path / "metrics.json", notes)
+    eval_folder = path
+    if run.metrics is None and _has_predictions(path, "test"):
+        eval_folder = workdir / f"evaluate-{_safe(name)}"
+        run.metrics, run.metrics_note = _evaluate_here(path, eval_folder, notes)
+    if run.metrics is not None:
+        run.per_class = read_csv(eval_folder / "per_class.csv", notes)
+        run.top_confusions = read_csv(eval_folder / "top_confusions.csv", notes)
+        files = run.metrics.get("files") or {}
+        captions = {
+            "confusion_matrix": "Confusion matrix (counts)",
+            "confusion_matrix_normalized": "Confusion matrix, rows normalised (recall shares)",
+            "reliability": "Reliability diagram: accuracy against confidence",
+        }
+        for key, caption in captions.items():
+            rel = files.get(key)
+            if rel:
+                image = read_image(eval_folder / rel, caption, notes)
+                if image is not None:
+                    run.eval_images.append(image)
+    shown = {"curves.png"} | {im.path.name for im in run.eval_images}
+    run.other_images = images_in(path / "plots", notes, exclude=shown | {"class_distribution.png"})
+
+    run.data_summary = read_json(path / "data" / "summary.json", notes)
+    run.data_images = images_in(path / "data", notes)
+    if not run.data_images:
+        image = read_image(path / "plots" / "class_distribution.png", "Class distribution", notes)
+        run.data_images = [image] if image else []
+
+    for folder in _audit_folders(path):
+        run.audits.append(read_audit(folder, notes))
+    for folder in sorted(p for p in path.glob("mitigated*") if p.is_dir()):
+        run.mitigations.append(read_mitigation(folder, notes))
+
+    if model_summary:
+        run.model_summary, run.model_summary_note = _model_summary(path, run.run_json)
+    run.test_items = _test_items(path)
+    return run
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "run"
+
+
+def _read_history(path: Path, notes: list[str]) -> pd.DataFrame | None:
+    frame = read_csv(path, notes)
+    if frame is None or frame.empty or "epoch" not in frame.columns:
+        return None
+    return frame
+
+
+def _has_predictions(path: Path, split: str) -> bool:
+    return any((path / "predictions" / f"{split}{s}").is_file() for s in (".csv", ".parquet"))
+
+
+def _evaluate_here(run: Path, folder: Path, notes: list[str]) -> tuple[dict | None, str | None]:
+    """A run with test predictions but no metrics.json: evaluate into the report's scratch folder (the run is not touched)."""
+    from trainlab.evaluate.evaluate import evaluate
+
+    try:
+        metrics = evaluate(run, split="test", out=folder)
+    except TrainlabError as exc:
+        notes.append(f"the test predictions could not be evaluated: {exc}")
+        return None, None
+    return metrics, "no metrics.json in the run: evaluated by the report from predictions/test (the run folder was not changed)"
+
+
+def _audit_folders(run: Path) -> list[Path]:
+    """``<run>/audit`` and any ``<run>/audit*/`` holding an audit.json (one per grouping, if the user made several)."""
+    found = []
+    for folder in sorted(p for p in run.glob("audit*") if p.is_dir()):
+        if (folder / "audit.json").is_file() or any(folder.glob("*.csv")):
+            found.append(folder)
+    return found
+
+
+def read_audit(folder: Path, notes: list[str]) -> Audit:
+    folder = Path(folder)
+    return Audit(
+        path=folder,
+        data=read_json(folder / "audit.json", notes),
+        tables=tables_in(folder, notes),
+        images=images_in(folder, notes) + images_in(folder / "plots", notes),
+        summary_md=read_text(folder / "summary.md", notes),
+    )
+
+
+def read_mitigation(folder: Path, notes: list[str]) -> Mitigation:
+    folder = Path(folder)
+    data = None
+    for name in ("mitigation.json", "mitigate.json", "result.json", "summary.json"):
+        data = read_json(folder / name, notes)
+        if data is not None:
+            break
+    if data is None:
+        jsons = sorted(folder.glob("*.json"))
+        data = read_json(jsons[0], notes) if jsons else None
+    audit_dir = folder / "audit"
+    return Mitigation(
+        path=folder,
+        name=folder.name,
+        data=data,
+        tables=tables_in(folder, notes),
+        images=images_in(folder, notes) + images_in(folder / "plots", notes),
+        summary_md=read_text(folder / "summary.md", notes),
+        audit=read_audit(audit_dir, notes) if audit_dir.is_dir() else None,
+    )
+
+
+def _model_summary(path: Path, run_json: dict | None):
+    """The per-layer summary of the run's model (built from run.json, no weights needed to count)."""
+    if not run_json or not run_json.get("model"):
+        return None, "run.json names no model"
+    try:
+        from trainlab.models.registry import create_model
+        from trainlab.models.summary import summarize
+
+        options = {k: v for k, v in (run_json.get("model_options") or {}).items() if k not in ("weights", "pretrained")}
+        num_classes = run_json.get("num_classes") or len(run_json.get("classes") or []) or None
+        if not num_classes:
+            return None, "run.json gives no num_classes"
+        model = create_model(run_json["model"], int(num_classes), **options)
+        shape = tuple((run_json.get("data_config") or {}).get("input_size") or model.data_config["input_size"])
+        return summarize(model, shape, name=run_json["model"]), None
+    except Exception as exc:  # noqa: BLE001 - a summary that cannot be built is a note, not a failed report
+        log.warning("%s: model summary not available (%s: %s)", path, type(exc).__name__, exc)
+        return None, f"could not be built ({type(exc).__name__}: {exc})"
+
+
+def _test_items(path: Path) -> tuple | None:
+    """(sorted ids, their labels) of the test predictions: runs with equal items can be compared pairwise."""
+    if not _has_predictions(path, "test"):
+        return None
+    try:
+        from trainlab.predictions import read_predictions
+
+        pred = read_predictions(path, "test")
+    except TrainlabError:
+        return None
+    frame = pred.frame[["id", "y_true"]].astype(str).sort_values("id")
+    return tuple(frame["id"]), tuple(frame["y_true"])
+
+
+# ---- compare, sine, audit folders ------------------------------------------------------------
+@dataclass
+class Compare(Found):
+    data: dict | None = None
+    images: list[Image] = field(default_factory=list)
+    internal: bool = False  # made by the report from runs given to it
+
+
+def read_compare(path: Path, name: str, *, internal: bool = False) -> Compare:
+    result = Compare(kind="compare", path=Path(path), name=name, internal=internal)
+    result.data = read_json(result.path / "compare.json", result.notes)
+    files = (result.data or {}).get("files") or {}
+    rel = files.get("val_curves")
+    if rel:
+        image = read_image(result.path / rel, "Validation accuracy and loss per epoch, every run", result.notes)
+        if image is not None:
+            result.images.append(image)
+    return result
+
+
+@dataclass
+class Sine(Found):
+    data: dict | None = None
+    images: list[Image] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+SINE_CAPTIONS = {
+    "fits.png": "The learned mappings over the true curve, inside and outside the training interval",
+    "loss_curves.png": "Training loss per epoch",
+    "windows.png": "Next-value prediction from a window of k past values",
+}
+
+
+def read_sine(path: Path, name: str) -> Sine:
+    result = Sine(kind="sine", path=Path(path), name=name)
+    result.data = read_json(result.path / "results.json", result.notes)
+    order = list(SINE_CAPTIONS)
+    images = images_in(result.path, result.notes, captions=SINE_CAPTIONS)
+    result.images = sorted(images, key=lambda im: (order.index(im.path.name) if im.path.name in order else len(order), im.path.name))
+    result.tables = tables_in(result.path, result.notes)
+    return result
+
+
+@dataclass
+class AuditOnly(Found):
+    audit: Audit | None = None
+
+
+def read_audit_folder(path: Path, name: str) -> AuditOnly:
+    result = AuditOnly(kind="audit", path=Path(path), name=name)
+    result.audit = read_audit(result.path, result.notes)
+    return result

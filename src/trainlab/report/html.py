@@ -1,0 +1,188 @@
+"""``trainlab report``: one self-contained HTML file for one or more runs (and compare, audit and sine folders).
+
+The page holds, per run: the dataset summary and class distribution, the resolved config, the training
+curves, the test metrics, the confusion matrices with the top confusions and a per-class table, the
+fairness audit and any mitigation, and the model summary; then the comparison of runs scored on the
+same test items (``trainlab compare``, run here when a group of such runs is given without a compare
+folder) with McNemar's test, and the function-fitting results when a sine folder is given. What a run
+does not have (no audit, no history) is said plainly ("not run"), never a crash.
+
+Self-contained: images are embedded as base64 ``data:`` URIs, the style sheet is inline, there is no
+script, and a Content-Security-Policy forbids loading anything else. The page is rendered by Jinja2 with
+autoescape on, so every string from data (class names, group values, paths) is escaped.
+Key numbers carry their exact value in data attributes, e.g.
+``<td data-run="cnn" data-metric="accuracy" data-value="0.8125">0.812</td>``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from trainlab import __version__
+from trainlab.errors import TrainlabError
+from trainlab.report import collect as C
+from trainlab.report import sections as S
+from trainlab.report.blocks import Ids, Section
+from trainlab.utils.io import atomic_write_text
+from trainlab.utils.log import get_logger
+
+log = get_logger("trainlab.report")
+
+
+def build_report(
+    inputs: list[str | Path],
+    *,
+    out: str | Path | None = None,
+    title: str | None = None,
+    intro: str | None = None,
+    notes: list[str] | None = None,
+    model_summary: bool = True,
+) -> Path:
+    """Write the report of ``inputs`` (run, compare, audit and sine folders) to ``out``; return its path.
+
+    ``out`` defaults to ``<first run>/report.html`` (or ``<first input>/report.html``). ``intro`` is
+    Markdown shown first (the demo describes what it did there); ``notes`` are shown under it.
+    """
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise TrainlabError("give at least one run folder (or a compare, audit or sine folder) to report on")
+    kinds = [C.kind_of(p) for p in paths]
+    runs_given = [p for p, k in zip(paths, kinds) if k == "run"]
+    if out is None:
+        out = (runs_given[0] if runs_given else paths[0]) / "report.html"
+    out = Path(out)
+    if out.exists() and out.is_dir():
+        raise TrainlabError(f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'report.html'}")
+
+    names = _display_names(paths, kinds)
+    with tempfile.TemporaryDirectory(prefix="trainlab-report-") as scratch:
+        work = Path(scratch)
+        found: list[Any] = []
+        for path, kind, name in zip(paths, kinds, names):
+            log.info("report: reading %s %s", kind, path)
+            if kind == "run":
+                found.append(C.read_run(path, name, workdir=work, model_summary=model_summary))
+            elif kind == "compare":
+                found.append(C.read_compare(path, name))
+            elif kind == "sine":
+                found.append(C.read_sine(path, name))
+            else:
+                found.append(C.read_audit_folder(path, name))
+        runs = [f for f in found if f.kind == "run"]
+        compares = [f for f in found if f.kind == "compare"]
+        compares += _internal_compares(runs, compares, work)
+        page = _page(
+            found=found, runs=runs, compares=compares, title=title or _default_title(runs, found),
+            intro=intro, notes=notes or [], inputs=[str(p) for p in paths],
+        )
+    atomic_write_text(out, page)
+    log.info("report: wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    return out
+
+
+def report_cli(runs, *, out=None, title=None) -> Path:
+    path = build_report(runs, out=out, title=title)
+    print(f"report: {path}")
+    return path
+
+
+# ---- assembling --------------------------------------------------------------------------------
+def _display_names(paths: list[Path], kinds: list[str]) -> list[str]:
+    """Folder names, lengthened with their parents until they differ."""
+    for depth in (1, 2, 3, 4):
+        names = ["/".join(p.resolve().parts[-depth:]) for p in paths]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{p.name} ({i + 1})" for i, p in enumerate(paths)]
+
+
+def _default_title(runs: list, found: list) -> str:
+    if len(runs) == 1:
+        return f"trainlab report: {runs[0].name}"
+    if runs:
+        return f"trainlab report: {len(runs)} runs"
+    return f"trainlab report: {found[0].name}"
+
+
+def _internal_compares(runs: list, compares: list, work: Path) -> list:
+    """Compare each group of ≥ 2 given runs that were scored on the same test items, unless a given compare folder covers it."""
+    covered = set()
+    for cmp in compares:
+        for entry in (cmp.data or {}).get("runs", []):
+            covered.add(_resolved(entry.get("path")))
+    groups: dict[tuple, list] = {}
+    for run in runs:
+        if run.test_items is not None:
+            groups.setdefault(run.test_items, []).append(run)
+    made = []
+    for k, group in enumerate(g for g in groups.values() if len(g) >= 2):
+        if all(_resolved(r.path) in covered for r in group):
+            continue
+        from trainlab.evaluate.compare import compare
+
+        folder = work / f"compare-{k}"
+        names = [r.name for r in group]
+        try:
+            compare([r.path for r in group], names=names, out=folder)
+        except TrainlabError as exc:
+            log.warning("report: runs %s could not be compared: %s", ", ".join(names), exc)
+            continue
+        made.append(C.read_compare(folder, "Comparison of " + ", ".join(names), internal=True))
+    return made
+
+
+def _resolved(path) -> str | None:
+    try:
+        return str(Path(path).resolve()) if path else None
+    except OSError:
+        return None
+
+
+def _page(*, found, runs, compares, title, intro, notes, inputs) -> str:
+    ids = Ids()
+    sections: list[Section] = []
+    if intro or notes or len(runs) > 1:
+        sections.append(S.overview(ids, runs, intro=intro, notes=notes))
+    run_ids = {}
+    for item in found:
+        if item.kind == "run":
+            section = S.run_section(ids, item)
+            run_ids[item.name] = section.id
+            sections.append(section)
+    for cmp in compares:
+        sections.append(S.compare_section(ids, cmp))
+    for item in found:
+        if item.kind == "audit":
+            sections.append(S.audit_only_section(ids, item))
+        elif item.kind == "sine":
+            sections.append(S.sine_section(ids, item))
+    return _render(title=title, sections=sections, inputs=inputs)
+
+
+def _render(*, title: str, sections: list[Section], inputs: list[str]) -> str:
+    import jinja2
+
+    template_text = resources.files("trainlab.report").joinpath("template.html").read_text(encoding="utf-8")
+    css = resources.files("trainlab.report").joinpath("style.css").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    template = env.from_string(template_text)
+    return template.render(
+        title=title, sections=sections, inputs=inputs, version=__version__,
+        generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+        css=_markup(css),
+    )
+
+
+def _markup(text: str):
+    from markupsafe import Markup
+
+    # Our own style sheet; it must not close the <style> element it sits in.
+    if "</" in text:
+        raise ValueError("style.css must not contain '</'")
+    return Markup(text)
+
+
