@@ -77,7 +77,7 @@ def read_fairface(path: Path, *, target: str | None = None) -> Table:
     train_file, val_file = find_label_files(path)
     base = train_file.parent
     target = target or DEFAULT_TARGET
-    log.info("FairFace target column: %s%s", target, " (the default; choose gender, race or age with --target)" if target == DEFAULT_TARGET else "")
+    log.info("FairFace target column: %s%s", target, " (choose gender, race or age: data.target=... for train, --target for data inspect)" if target == DEFAULT_TARGET else "")
 
     frames = []
     repairs: dict[str, str] = {}
