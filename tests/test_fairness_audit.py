@@ -217,3 +217,48 @@ def test_groups_are_in_natural_order_and_intersections_are_labelled():
     assert parse_by(["race", "race,gender", ["race", "gender"]]) == [("race",), ("race", "gender")]
     with pytest.raises(TrainlabError, match="repeats a column"):
         parse_by(["race,race"])
+
+
+def _gender_classifier(n=1200, seed=5):
+    """A gender classifier whose errors on true females of race 'B' are planted: recall 0.5 there, 0.9 elsewhere."""
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["A", "B", "C"], n)
+    y_true = rng.integers(0, 2, n)  # 0 Female, 1 Male
+    p_right = np.where((race == "B") & (y_true == 0), 0.5, 0.9)
+    y_pred = np.where(rng.random(n) < p_right, y_true, 1 - y_true)
+    return y_true, y_pred, race
+
+
+def test_intersecting_an_attribute_with_the_true_label_compares_within_each_class(tmp_path, capsys):
+    y_true, y_pred, race = _gender_classifier()
+    run = tmp_path / "run"
+    (run / "predictions").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"target": "gender"}))
+    write_predictions(table(y_true, y_pred, {"race": race}, ["Female", "Male"]), run / "predictions" / "test.csv")
+    # by the run's target name (from run.json) or by y_true: the same groups
+    result = audit_cli(run, by=["race,gender"], bootstrap=300, seed=1)
+    same = audit(predictions(y_true, y_pred, {"race": race}, ["Female", "Male"]), by=["race,y_true"], bootstrap=300, seed=1)
+    a, b = result.audits[0], same.audits[0]
+    assert a["by"] == ["race", "gender"] and [g["group"] for g in a["groups"]] == [g["group"] for g in b["groups"]]
+    groups = {g["group"]: g for g in a["groups"]}
+    assert set(groups) == {f"{r} × {c}" for r in "ABC" for c in ("Female", "Male")}
+    for name, g in groups.items():  # each group's accuracy is its recall of its own class
+        r, c = name.split(" × ")
+        mask = (race == r) & (y_true == ["Female", "Male"].index(c))
+        assert g["accuracy"]["value"] == pytest.approx(np.mean(y_pred[mask] == y_true[mask]))
+    gap = a["disparities"]["accuracy_gap"]
+    assert gap["lowest"] == "B × Female" and gap["ci"][0] > 0
+    kinds = {(f["kind"], f["measure"]) for f in a["flags"]}
+    assert ("ci_excludes_zero", "accuracy_gap") in kinds
+    # selection rates across groups of different true classes are shown, never flagged
+    assert not [f for f in a["flags"] if f["kind"] == "four_fifths" or f["measure"] == "demographic_parity_difference"]
+    assert any("compares, within each true class" in n for n in a["notes"])
+
+
+def test_grouping_by_the_true_label_alone_is_refused_with_the_reason():
+    y_true, y_pred, race = _gender_classifier(n=200)
+    pred = predictions(y_true, y_pred, {"race": race}, ["Female", "Male"])
+    with pytest.raises(TrainlabError, match=r"--by y_true groups by the true label alone.*--by race,y_true"):
+        audit(pred, by=["y_true"], bootstrap=0)
+    with pytest.raises(TrainlabError, match=r"no attribute column 'gender'.*'y_true' or 'sex' for the true label"):
+        audit(pred, by=["race,gender"], bootstrap=0, target="sex")

@@ -169,6 +169,11 @@ class _Audit:
         out["notes"] = self.notes
         return out
 
+    @property
+    def label_conditioned(self) -> bool:
+        """Every compared group holds one true class (the grouping includes or determines the label)."""
+        return len(self.E) >= 2 and all(np.count_nonzero(self.counts.pos[i]) == 1 for i in self.E)
+
     def _one_class_notes(self) -> None:
         single = [i for i in self.E if np.count_nonzero(self.counts.pos[i]) == 1]
         for i in single:
@@ -183,12 +188,19 @@ class _Audit:
             )
             self.notes.append(msg)
             log.warning("audit by %s: %s", self.grouping.name, msg)
-        if len(self.E) >= 2 and len(single) == len(self.E):
+        if self.label_conditioned:
+            one_per_class = len({int(np.flatnonzero(self.counts.pos[i])[0]) for i in self.E}) == len(self.E)
             msg = (
-                f"every group of '{self.grouping.name}' holds a single true class: the attribute is the target itself (or "
-                "determines it), so gaps between these groups measure class balance and per-class accuracy, not "
-                "fairness. Audit by an attribute that is not the label (the coursework's disparate impact of 0.13 made "
-                "this mistake)."
+                f"every group of '{self.grouping.name}' holds a single true class, so selection rates (demographic "
+                "parity, disparate impact, the four-fifths rule) compare different true classes: they are shown but "
+                "never flagged. "
+                + ("Here the attribute is the target itself (or determines it): gaps between these groups measure "
+                   "class balance and per-class accuracy, not fairness. Audit by an attribute that is not the label "
+                   "(the coursework's disparate impact of 0.13 made this mistake)."
+                   if one_per_class else
+                   "A group's accuracy is its recall of its own class, and TPR and FPR compare only groups of the same "
+                   "true class: this intersection of an attribute with the label compares, within each true class, "
+                   "the attribute's groups (per-class accuracy by group).")
             )
             self.notes.append(msg)
             log.warning("audit by %s: %s", self.grouping.name, msg)
@@ -414,7 +426,7 @@ class _Audit:
         flags = []
         sr = self.rate["selection_rate"]
         L, U = self.rate_iv["selection_rate"]
-        for k in self.head:
+        for k in ([] if self.label_conditioned else self.head):
             cls = self.classes[k]
             if not np.isfinite(sr[:, k]).any() or np.nanmax(sr[:, k]) <= 0:
                 continue
@@ -438,6 +450,8 @@ class _Audit:
                     + (f", 95% CI of the ratio {s['ci'][0]:.2f} to {s['ci'][1]:.2f}" if s["ci"] else " (no bootstrap: point rule only)"),
                 })
         for measure, rate in FLAG_GAPS.items():
+            if rate == "selection_rate" and self.label_conditioned:
+                continue
             for k in ([None] if rate == "accuracy" else self.head):
                 entry = disparities[measure] if k is None else disparities[measure]["per_class"][self.classes[k]]
                 if not entry["ci"] or entry["ci"][0] <= 0:

@@ -10,6 +10,8 @@ audit says so when a grouping splits the rows by class. Definitions: docs/fairne
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def _favorable(pred: Predictions, favorable: str | None) -> tuple[int | None, st
 
 
 def audit(predictions: Predictions, *, by, favorable: str | None = None, reference: str | None = None,
-          bootstrap: int = 1000, min_group_size: int = 30, seed: int = 0) -> AuditResult:
+          bootstrap: int = 1000, min_group_size: int = 30, seed: int = 0, target: str | None = None) -> AuditResult:
     """Audit ``predictions`` by each grouping in ``by``.
 
     by: a list with one entry per audit: a column (``"race"``), or an intersection
@@ -104,6 +106,9 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         audit that has a group of that name (default: each audit's largest group).
     bootstrap: resamples for the 95% intervals (0: no intervals and no interval-based flags).
     min_group_size: smaller groups are reported but left out of gaps, comparisons and flags.
+    target: the name of the predicted column (a run's ``run.json`` target, e.g. ``gender``). ``--by`` may
+        name it, or ``y_true``, to group by the true label: ``--by race,gender`` on a gender classifier
+        compares races within each true gender (per-class accuracy by race, as in Gender Shades).
     """
     if not isinstance(predictions, Predictions):
         raise TypeError("audit() takes a trainlab.predictions.Predictions; use read_predictions(path) first")
@@ -113,11 +118,15 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         raise TrainlabError(f"--min-group-size must be at least 1, not {min_group_size}")
     specs = parse_by(by)
     source = predictions.source or "predictions"
+    label_names = ["y_true"] + ([target] if target and target not in predictions.attributes else [])
     for spec in specs:
-        check_columns(spec, predictions.attributes, source)
+        check_columns(spec, predictions.attributes, source, labels=label_names)
+    frame = predictions.frame
+    if len(label_names) > 1 and any(target in spec for spec in specs):
+        frame = frame.assign(**{target: frame["y_true"]})  # the true label, under the target's own name
     fav, fav_reason = _favorable(predictions, favorable)
     y_true, y_pred = predictions.y_true, predictions.y_pred
-    groupings = [make_grouping(predictions.frame, spec) for spec in specs]
+    groupings = [make_grouping(frame, spec) for spec in specs]
     refs = [find_group(reference, g.labels) if reference is not None else None for g in groupings]
     if reference is not None and all(r is None for r in refs):
         have = "; ".join(f"{g.name}: {g.labels[:15]}" for g in groupings)
@@ -149,6 +158,16 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
     return AuditResult(data)
 
 
+def run_target(target: Path) -> str | None:
+    """The target column's name from the run's ``run.json`` (a run folder, or a file in its predictions/)."""
+    run = target if target.is_dir() else target.parent.parent if target.parent.name == "predictions" else None
+    try:
+        name = json.loads((run / "run.json").read_text(encoding="utf-8")).get("target") if run else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
 def default_out(target: Path, split: str) -> Path:
     """``<run>/audit`` for a run's test split (``audit-<split>`` for another split); next to a file otherwise."""
     target = Path(target)
@@ -164,7 +183,7 @@ def audit_cli(target, by, split: str = "test", favorable=None, reference=None, b
     """``trainlab audit``: read, audit, write everything, print the summary."""
     pred = read_predictions(target, split)
     result = audit(pred, by=by, favorable=favorable, reference=reference, bootstrap=bootstrap,
-                   min_group_size=min_group_size, seed=seed)
+                   min_group_size=min_group_size, seed=seed, target=run_target(Path(target)))
     out = Path(out) if out is not None else default_out(Path(target), split)
     result.write(out)
     print(result.summary_markdown())

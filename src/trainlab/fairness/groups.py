@@ -67,13 +67,21 @@ def parse_by(by) -> list[tuple[str, ...]]:
     return specs
 
 
-def check_columns(spec: tuple[str, ...], available: list[str], source) -> None:
-    unknown = [c for c in spec if c not in available]
+def check_columns(spec: tuple[str, ...], available: list[str], source, labels: list[str] = ("y_true",)) -> None:
+    """Every column of ``spec`` must be an attribute or one of ``labels`` (names of the true label)."""
+    unknown = [c for c in spec if c not in available and c not in labels]
     if unknown:
         raise TrainlabError(
             f"{source}: no attribute column {', '.join(repr(c) for c in unknown)} to group by; "
-            f"available attribute columns: {available or 'none (the table has only id, path, split, y_true, y_pred and p_* columns)'}. "
+            f"available attribute columns: {available or 'none (the table has only id, path, split, y_true, y_pred and p_* columns)'}, "
+            f"and {' or '.join(repr(c) for c in labels)} for the true label (in an intersection such as --by race,{labels[-1]}). "
             "Attributes are the predictions table's extra columns."
+        )
+    if all(c in labels for c in spec):
+        raise TrainlabError(
+            f"--by {','.join(spec)} groups by the true label alone: every group then holds one class, so its 'disparities' "
+            "are class balance and per-class recall (trainlab evaluate's per-class table), not fairness; the coursework's "
+            f"disparate impact of 0.13 came from this. Group by an attribute, or intersect one with it: --by race,{spec[0]}"
         )
 
 
