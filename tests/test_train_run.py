@@ -186,3 +186,13 @@ def test_transfer_run_loads_weights_an_earlier_run_wrote(ip102, tmp_path, capsys
     info = json.loads((tmp_path / "second" / "run.json").read_text())
     assert info["model_options"]["weights"].endswith("model.safetensors")
     assert info["trainable_parameters"] < info["parameters"]
+
+
+def test_a_frozen_backbone_without_pretrained_weights_is_refused_before_any_work(ip102, tmp_path, capsys):
+    common = [f"data.root={ip102}", "model.name=timm:test_efficientnet", "data.image_size=32", f"output.runs={tmp_path}"]
+    for mode in ("frozen", "staged"):
+        code, _, err = train(capsys, "ip102-efficientnet", *common, f"model.options.mode={mode}")
+        assert code == 2 and f"model.options.mode={mode} freezes the backbone" in err, err
+        assert "model.options.weights=" in err and "model.options.mode=finetune" in err
+    assert "train.stage_epochs=3" in err  # the recipe's own head-only epochs are named
+    assert not any(tmp_path.iterdir())  # nothing written

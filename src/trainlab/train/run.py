@@ -119,6 +119,26 @@ def _resumed_recipe(run_dir: Path, recipe, overrides: list[str]) -> tuple[Path, 
     return run_dir, cfg, str(config)
 
 
+def check_transfer(cfg: Recipe, where: str) -> None:
+    """A frozen (or staged, while frozen) backbone needs pretrained weights: a random frozen one learns nothing."""
+    options = cfg.model.options
+    mode = options.get("mode", "finetune")
+    if not str(cfg.model.name).startswith("timm:") or mode not in ("frozen", "staged"):
+        return
+    if mode == "staged" and cfg.train.stage_epochs == 0:
+        return
+    if options.get("weights") or options.get("pretrained") in ("hub", True):
+        return
+    raise TrainlabError(
+        f"{where}: model.options.mode={mode} freezes the backbone of {cfg.model.name}"
+        + (f" for train.stage_epochs={cfg.train.stage_epochs} epoch(s)" if mode == "staged" else "")
+        + ", but it has no pretrained weights (model.options.weights is not set and model.options.pretrained is not "
+        "'hub'): a frozen random backbone learns nothing. Give model.options.weights=/path/to/weights.safetensors "
+        "(or .pth, or a trainlab run's checkpoints/best/model.safetensors), model.options.pretrained=hub (needs a "
+        "network), or model.options.mode=finetune to train every layer from scratch."
+    )
+
+
 def _model_for(cfg: Recipe, num_classes: int):
     """The model, built after seeding (same initial weights every time), with the recipe's image size."""
     import torch
@@ -161,6 +181,7 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
 
     t_start = time.perf_counter()
     d = cfg.data
+    check_transfer(cfg, where)
     if dist.is_main and run_dir is None:
         run_dir = _choose_run_dir(cfg, where, out)
     try:
