@@ -103,6 +103,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+_HINTED = False
+
+
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype. auto: bf16 on CUDA when supported (else fp16 with a GradScaler), float32 on
     CPU and MPS. On a CPU with native bf16 (AVX512-BF16/AMX), ``bf16`` must be asked for explicitly:
@@ -119,8 +122,9 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
         log.warning("train.amp=bf16: this CPU has no native bf16; training in float32")
     elif amp == "fp16":
         log.warning("train.amp=fp16 needs CUDA; training in float32 on %s", device.type)
-    elif (amp == "auto" and device.type == "cpu" and torch.backends.mkldnn.is_available()
+    elif (amp == "auto" and device.type == "cpu" and not _HINTED and torch.backends.mkldnn.is_available()
           and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        globals()["_HINTED"] = True  # once per process (the demo trains three models)
         log.info("this CPU has native bf16: train.amp=bf16 train.channels_last=true trained the seed CNN "
                  "1.7-2x faster than float32 here (BENCHMARKS.md); float32 is the default for exact reproducibility")
     return None
