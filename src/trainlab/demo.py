@@ -465,10 +465,11 @@ def _pct(value) -> str:
 
 def _print_summary(demo: Demo, report: Path, elapsed: float) -> None:
     print("\ntrainlab demo: stages")
+    width = max(len(s.title) for s in demo.stages)
     for stage in demo.stages:
         seconds = "" if stage.seconds is None else f"{stage.seconds:6.1f} s"
         status = stage.status + (f" ({stage.message})" if stage.message else "")
-        print(f"  {stage.title[:62]:<62} {seconds:>8}  {status}")
-    print(f"  {'total':<62} {elapsed:6.1f} s")
+        print(f"  {stage.title:<{width}} {seconds:>8}  {status}")
+    print(f"  {'total':<{width}} {elapsed:6.1f} s")
     print(f"\nreport: {report.resolve()}")
 
