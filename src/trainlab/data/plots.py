@@ -45,16 +45,9 @@ def plot_class_distribution(counts: pd.DataFrame, path: Path, *, title: str) -> 
     k = len(counts)
     fig = _figure(10, max(3.0, 0.2 * k + 1.4))
     ax = fig.add_subplot()
-    y = np.arange(k)
-    left = np.zeros(k)
-    for split in counts.columns:
-        ax.barh(y, counts[split].to_numpy(), left=left, height=0.8, label=split, color=SPLIT_COLOURS.get(split))
-        left += counts[split].to_numpy()
-    for yi, total in zip(y, left):
-        ax.text(total, yi, f" {int(total)}", va="center", fontsize=7 if k > 30 else 9)
-    ax.set_yticks(y, [_short(str(c)) for c in counts.index], fontsize=7 if k > 30 else 9)
+    small = 7 if k > 30 else 9
+    _stacked_barh(ax, counts, height=0.8, total_size=small, label_size=small, margin=1.12)
     ax.set_ylim(-0.6, k - 0.4)
-    ax.set_xlim(0, left.max() * 1.12 if k else 1)
     ax.set_xlabel("images")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
@@ -84,23 +77,29 @@ def plot_attribute(frame: pd.DataFrame, column: str, path: Path, *, target: str,
     table = table.loc[[v for v in natural_sorted(top)][::-1]]
     stack_order = classes if by is names else [s for s in SPLIT_COLOURS if s in table.columns]
     table = table.reindex(columns=[c for c in stack_order if c in table.columns])
-    k = len(table)
-    fig = _figure(9, max(2.6, 0.32 * k + 1.4))
+    fig = _figure(9, max(2.6, 0.32 * len(table) + 1.4))
     ax = fig.add_subplot()
-    y = np.arange(k)
-    left = np.zeros(k)
-    for col in table.columns:
-        ax.barh(y, table[col].to_numpy(), left=left, height=0.75, label=str(col), color=SPLIT_COLOURS.get(col))
-        left += table[col].to_numpy()
-    for yi, total in zip(y, left):
-        ax.text(total, yi, f" {int(total)}", va="center", fontsize=8)
-    ax.set_yticks(y, [_short(v) for v in table.index], fontsize=9)
-    ax.set_xlim(0, left.max() * 1.15 if k else 1)
+    _stacked_barh(ax, table, height=0.75, total_size=8, label_size=9, margin=1.15)
     ax.set_xlabel("images")
     ax.set_title(f"{column}: images per value, by {target if by is names else 'split'}")
     ax.legend(title=target if by is names else "split", fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
+
+
+def _stacked_barh(ax, table: pd.DataFrame, *, height: float, total_size: float, label_size: float, margin: float) -> None:
+    """One horizontal bar per row of ``table``, stacked by its columns (split colours where they apply), the row's
+    total printed at the bar's end, row names (shortened) as tick labels."""
+    k = len(table)
+    y = np.arange(k)
+    left = np.zeros(k)
+    for col in table.columns:
+        ax.barh(y, table[col].to_numpy(), left=left, height=height, label=str(col), color=SPLIT_COLOURS.get(col))
+        left += table[col].to_numpy()
+    for yi, total in zip(y, left):
+        ax.text(total, yi, f" {int(total)}", va="center", fontsize=total_size)
+    ax.set_yticks(y, [_short(str(v)) for v in table.index], fontsize=label_size)
+    ax.set_xlim(0, left.max() * margin if k else 1)
 
 
 def _short(text: str, width: int = 32) -> str:
