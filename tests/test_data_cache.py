@@ -28,6 +28,17 @@ def _dataset(root, n=8):
     return root / "labels.csv"
 
 
+def test_a_relative_root_gives_absolute_paths_and_the_same_cache(tmp_path, monkeypatch):
+    labels = _dataset(tmp_path / "d")
+    first = build_cache(load_manifest(labels, val_fraction=0), size=(8, 8), cache_dir=tmp_path / "c", workers=1)
+    monkeypatch.chdir(tmp_path / "d")
+    m = load_manifest("labels.csv", val_fraction=0)
+    assert all(os.path.isabs(p) for p in m.frame["path"])
+    assert m.frame["path"].tolist() == first.manifest.frame["path"].tolist()
+    again = build_cache(m, size=(8, 8), cache_dir=tmp_path / "c", workers=1)
+    assert again.reused and again.key == first.key and again.path == first.path
+
+
 def test_cached_pixels_equal_a_direct_decode(tmp_path):
     m = load_manifest(_dataset(tmp_path / "d"), val_fraction=0)
     for policy in ("stretch", "shorter-side"):

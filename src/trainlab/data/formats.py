@@ -95,7 +95,9 @@ def load_manifest(
     validate.check_on_bad_image(on_bad_image)
     if fmt not in FORMATS:
         raise TrainlabError(f"unknown dataset format '{fmt}'; allowed: {', '.join(FORMATS)}")
-    root = Path(root).expanduser()
+    # Absolute from here on: the manifest's paths, the run record and the image cache's key must not depend on
+    # the folder the command ran from (a relative data.root and its --resume would otherwise key two caches).
+    root = Path(os.path.abspath(Path(root).expanduser()))
     if not root.exists():
         raise TrainlabError(f"dataset path {root} does not exist")
     detected = detect_format(root) if fmt == "auto" else fmt
