@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'trainlab <verb> --help' for a verb's options. Start with 'trainlab demo'.",
     )
     parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    _output_flags(parser, default=0)
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>")
 
     # data
@@ -345,29 +345,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="HTML file (default: <first run>/report.html)")
     p.add_argument("--title", default=None)
     p.set_defaults(func=cmd_report)
+    _output_flags_everywhere(parser)
     return parser
+
+
+def _output_flags(p: argparse.ArgumentParser, default) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=default, help="more log output (debug messages)")
+    p.add_argument("-q", "--quiet", action="count", default=default, help="only warnings and errors (no progress, no info lines)")
+
+
+def _output_flags_everywhere(parser: argparse.ArgumentParser) -> None:
+    """-v/-q after any verb too (``trainlab train -q ...``); there they only count when given."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                _output_flags(sub, default=argparse.SUPPRESS)
+                _output_flags_everywhere(sub)
+
+
+def _group_help(parser: argparse.ArgumentParser, verb: str) -> None:
+    """A group verb given alone (``trainlab data``): its help, as for ``trainlab`` alone (exit 2)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and verb in action.choices:
+            action.choices[verb].print_help()
+            return
+    parser.print_help()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        sub = {"data": "data"}.get(args.verb)
-        if sub:
-            parser.parse_args([sub, "--help"])
-        parser.print_help()
+        _group_help(parser, args.verb) if args.verb else parser.print_help()
         return 2
     from trainlab.utils.log import setup_logging
 
-    setup_logging(args.verbose)
+    setup_logging(args.verbose - args.quiet)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe raises here, not in the interpreter's exit
+        return status
     except TrainlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``trainlab evaluate ... | head``): stop quietly, as ``cat`` would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())  # Python's own flush at exit would raise again
+        except (OSError, ValueError):
+            pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed the pipe
 
 
 if __name__ == "__main__":  # pragma: no cover
