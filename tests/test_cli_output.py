@@ -38,20 +38,21 @@ def test_a_closed_pipe_ends_quietly():
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
 
 
-def test_log_progress_writes_a_line_per_interval_with_integer_counts(caplog):
+def test_log_progress_writes_a_line_per_interval_with_integer_counts():
     setup_logging(0)
-    logging.getLogger("trainlab").propagate = True
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger("trainlab").addHandler(handler)
     try:
-        bar = LogProgress(total=455, desc="epoch 1/3", unit="img", every=0.0)
-        bar._last -= 1  # an interval has passed
-        bar.every = 0.5
-        bar.set_postfix(loss="0.4123")
+        bar = LogProgress(total=455, desc="epoch 1/3", unit="img", every=0.5)
         bar._start -= 2.0
+        bar._last -= 1.0  # an interval has passed
+        bar.set_postfix(loss="0.4123")
         bar.update(32)
         bar.update(32)  # within the interval: no second line
     finally:
-        logging.getLogger("trainlab").propagate = False
-    lines = [r.getMessage() for r in caplog.records]
+        logging.getLogger("trainlab").removeHandler(handler)
     assert len(lines) == 1
     assert lines[0].startswith("epoch 1/3: 32/455 img (7%), ") and "ETA " in lines[0] and lines[0].endswith("loss=0.4123")
     assert "32.0" not in lines[0]
@@ -96,3 +97,4 @@ def test_piped_training_writes_few_progress_lines(tmp_path):
     assert "\r" not in err, err[-2000:]  # no bar frames (a bar writes one at its start, then one per refresh)
     assert sum("img/s" in line for line in err.split("\n")) < 20, err[-2000:]
     assert "epoch 1/1" in err  # the epoch's own line still shows
+    assert (tmp_path / "runs" / "latest" / "run.json").is_file()  # runs/latest points at the new run

@@ -40,6 +40,16 @@ def _size(text: str) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
+def _run(text: str) -> Path:
+    """A run argument: a path, ``latest``, or a unique prefix of a run's name (trainlab.runs)."""
+    from trainlab.runs import resolve_run
+
+    try:
+        return resolve_run(text)
+    except TrainlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 # ---- data --------------------------------------------------------------------------------
 def cmd_data_inspect(args) -> int:
     from trainlab.data.inspect import inspect_dataset
@@ -81,6 +91,19 @@ def cmd_train(args) -> int:
     run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
         print(f"run folder: {run}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from trainlab.runs import format_runs, list_runs
+
+    if not args.folder.is_dir():
+        raise TrainlabError(f"{args.folder}: no such folder; runs are written to ./runs unless output.runs says otherwise")
+    rows = list_runs(args.folder)
+    if not rows:
+        print(f"no runs in {args.folder}/ (train one with: trainlab train <recipe> data.root=...)")
+        return 0
+    print(format_runs(rows))
     return 0
 
 
@@ -227,11 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("recipe", nargs="?", default=None, help="recipe YAML file or built-in recipe name (omit with --resume)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values (YAML-typed), e.g. data.root=/data/ip102 train.epochs=5 train.amp=off")
-    p.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
+    p.add_argument("--resume", type=_run, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.set_defaults(func=cmd_train)
+    p = verbs.add_parser("runs", help="list the runs in a folder: name, recipe, status, best metric, when")
+    p.add_argument("folder", nargs="?", type=Path, default=Path("runs"), help="runs folder (default ./runs)")
+    p.set_defaults(func=cmd_runs)
     p = verbs.add_parser("predict", help="predict new images with a trained run")
-    p.add_argument("run", type=Path, help="run folder")
+    p.add_argument("run", type=_run, help="run folder, 'latest', or a unique prefix of a run's name")
     p.add_argument("inputs", nargs="+", type=Path, help="image files, a folder of images, or a dataset")
     p.add_argument("--out", type=Path, default=None, help="predictions file to write (default: <run>/predictions/predict.csv)")
     p.add_argument("--checkpoint", default="best", choices=("best", "last"))
@@ -246,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score one predictions table: accuracy, top-5, balanced accuracy, F1, ROC AUC, log loss, ECE; "
         "per_class.csv, top_confusions.csv, confusion matrices and a reliability diagram.",
     )
-    p.add_argument("target", type=Path, help="run folder (reads predictions/<split>.csv) or predictions file")
+    p.add_argument("target", type=_run, help="run folder (reads predictions/<split>.csv; 'latest' or a name prefix also work) or predictions file")
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
@@ -255,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
         "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
     )
-    p.add_argument("runs", nargs="+", type=Path, help="two or more run folders (or predictions files)")
+    p.add_argument("runs", nargs="+", type=_run, help="two or more run folders (or predictions files; 'latest' or name prefixes also work)")
     p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
     p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
@@ -278,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("audit", help="group fairness audit of predictions, with bootstrap confidence intervals",
                          description="Audit a classifier's predictions across attribute columns: per-group rates, disparities "
                                      "and flags with bootstrap 95% confidence intervals. Definitions: docs/fairness.md.")
-    p.add_argument("target", type=Path, help="run folder or predictions file")
+    p.add_argument("target", type=_run, help="run folder ('latest' or a name prefix also work) or predictions file")
     p.add_argument("--by", action="append", required=True, help="attribute column to group by; 'race,gender' for their intersection; repeat for several audits")
     p.add_argument("--split", default="test", help="split to audit when given a run (default test)")
     p.add_argument("--favorable", default=None, help="the favorable (positive) class for selection-rate measures (default: the second class of a binary target; "
@@ -290,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/audit, or next to a predictions file)")
     p.set_defaults(func=cmd_audit)
     p = verbs.add_parser("mitigate", help="fit per-group thresholds on val, apply to test, report before/after")
-    p.add_argument("run", type=Path, help="run folder (needs predictions/val and predictions/test)")
+    p.add_argument("run", type=_run, help="run folder (needs predictions/val and predictions/test; 'latest' or a name prefix also work)")
     p.add_argument("--by", required=True, help="attribute column to equalise across ('race,gender' for their intersection)")
     p.add_argument("--constraint", default="demographic_parity", choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity"),
                    help="the parity to reach (default demographic_parity)")
@@ -341,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generate the FairFace-layout demo without its planted group disparity (the audit's control)")
     p.set_defaults(func=cmd_demo)
     p = verbs.add_parser("report", help="one self-contained HTML report of one or more runs")
-    p.add_argument("runs", nargs="+", type=Path, help="run folders (and optionally compare/sine folders)")
+    p.add_argument("runs", nargs="+", type=_run, help="run folders (and optionally compare/sine folders; 'latest' or name prefixes also work)")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default: <first run>/report.html)")
     p.add_argument("--title", default=None)
     p.set_defaults(func=cmd_report)

@@ -29,6 +29,7 @@ import numpy as np
 from trainlab import __version__
 from trainlab.config import Recipe, load_recipe, resolved, validate
 from trainlab.errors import TrainlabError
+from trainlab.runs import mark_latest
 from trainlab.utils.io import atomic_write_text, write_json
 from trainlab.utils.log import get_logger
 
@@ -210,6 +211,8 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     run_dir = Path(distributed.broadcast_object(str(run_dir) if run_dir is not None else None))
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if not resumed:
+            mark_latest(run_dir)
     record = RunRecord(run_dir, dist.is_main, _previous_record(run_dir) if resumed else None)
     if dist.is_main:
         atomic_write_text(run_dir / "config.yaml", "# trainlab resolved recipe: trainlab train <this file> redoes the run\n" + cfg.to_yaml())
