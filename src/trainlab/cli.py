@@ -94,6 +94,13 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from trainlab.export import export_run
+
+    print(export_run(args.run, fmt=args.format, out=args.out, checkpoint=args.checkpoint).summary())
+    return 0
+
+
 def cmd_runs(args) -> int:
     from trainlab.runs import format_runs, list_runs
 
@@ -253,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", type=_run, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.set_defaults(func=cmd_train)
+    p = verbs.add_parser("export", help="the run's model as ONNX or TorchScript, preprocessing and class names inside")
+    p.add_argument("run", type=_run, help="run folder, 'latest', or a unique prefix of a run's name")
+    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), help="default onnx")
+    p.add_argument("--out", type=Path, default=None, help="file to write (default: <run>/export/model.onnx or model.pt)")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="which checkpoint (default best)")
+    p.set_defaults(func=cmd_export)
     p = verbs.add_parser("runs", help="list the runs in a folder: name, recipe, status, best metric, when")
     p.add_argument("folder", nargs="?", type=Path, default=Path("runs"), help="runs folder (default ./runs)")
     p.set_defaults(func=cmd_runs)
