@@ -108,6 +108,9 @@ class TrainSection:
 class OutputSection:
     runs: str = "runs"  #: folder that holds run folders
     name: str | None = None  #: run folder name; default <recipe>-<YYYYmmdd-HHMMSS>
+    trackers: list[Literal["mlflow", "tensorboard"]] = field(default_factory=list)  #: experiment trackers (optional extras)
+    tracking_uri: str | None = None  #: MLflow store; default sqlite:///<runs>/mlflow.db
+    experiment: str | None = None  #: MLflow experiment; default the recipe's name
 
 
 @dataclass
@@ -282,6 +285,11 @@ def _check(value: Any, tp: Any, where: str, key: str) -> Any:
         return value
     if origin is list and key.endswith("image_size"):
         return _image_size(value, where, key)
+    if origin is list:
+        items = [value] if isinstance(value, str) else value  # output.trackers=mlflow means [mlflow]
+        if not isinstance(items, list):
+            raise TrainlabError(f"{where}: {key}: {_show(value)} is not a list; write [a, b]")
+        return [_check(item, args[0], where, f"{key}[{i}]") for i, item in enumerate(items)]
     if origin is dict:
         if not isinstance(value, dict):
             raise TrainlabError(f"{where}: {key}: must be a mapping of option names to values; found {_show(value)}")
