@@ -7,8 +7,9 @@ import torch
 from timm.data import resolve_model_data_config
 
 from trainlab.errors import TrainlabError
-from trainlab.models.registry import create_model, param_groups
+from trainlab.models.factory import create_model
 from trainlab.models.weights import load_weights, save_weights
+from trainlab.train.param_groups import param_groups
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_finetune_changes_the_backbone_and_its_statistics():
 def test_param_groups_per_mode():
     lr = 1e-3
     finetune = create_model("timm:test_resnet", 3)
-    groups = {g["name"]: g for g in finetune.param_groups(lr=lr, weight_decay=0.05)}
+    groups = {g["name"]: g for g in param_groups(finetune, lr=lr, weight_decay=0.05)}
     assert groups["head_decay"]["lr"] == lr and groups["backbone_decay"]["lr"] == pytest.approx(lr * 0.1)
     assert groups["head_no_decay"]["weight_decay"] == 0.0 and groups["backbone_decay"]["weight_decay"] == 0.05
     assert all(p.ndim <= 1 for p in groups["backbone_no_decay"]["params"])
@@ -100,13 +101,13 @@ def test_param_groups_per_mode():
     assert sum(p.numel() for g in groups.values() for p in g["params"]) == n_all  # every parameter, once
 
     frozen = create_model("timm:test_resnet", 3, mode="frozen")
-    names = {g["name"] for g in frozen.param_groups(lr=lr)}
+    names = {g["name"] for g in param_groups(frozen, lr=lr)}
     assert names == {"head_decay", "head_no_decay"}
 
 
 def test_staged_starts_frozen_then_unfreezes():
     model = create_model("timm:test_efficientnet", 3, mode="staged", input_size=32)
-    groups = model.param_groups(lr=0.1, backbone_lr_scale=0.5)
+    groups = param_groups(model, lr=0.1, backbone_lr_scale=0.5)
     assert {g["name"] for g in groups} >= {"backbone_decay", "head_decay"}  # one optimizer for both stages
     before = _snapshot(model.backbone)
     _steps(model, n=2)
@@ -228,3 +229,4 @@ def test_trainlab_vit_checkpoint_loads_at_another_input_size(tmp_path):
     assert target.data_config["input_size"] == (3, 96, 96)
     assert target.load_report["mismatched"] == [] and target.load_report["missing"] == []
     assert target(torch.zeros(1, 3, 96, 96)).shape == (1, 2)
+

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from trainlab.errors import TrainlabError
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 
 
 def _count(model):
@@ -79,7 +79,7 @@ def test_logits_not_probabilities():
 def test_bad_seed_cnn_options_are_named():
     with pytest.raises(TrainlabError, match="input_size' 8x100 is too small.*at least 10x10"):
         create_model("seed_cnn", 3, input_size=(8, 100))
-    with pytest.raises(TrainlabError, match="'input_size' must be an integer or \\[height, width\\]"):
+    with pytest.raises(TrainlabError, match="'input_size' 'big' is not HxW: give \\[height, width\\]"):
         create_model("seed_cnn", 3, input_size="big")
     with pytest.raises(TrainlabError, match=r"no option\(s\) \['dropout'\]; allowed: \['input_size', 'in_chans'"):
         create_model("seed_cnn", 3, dropout=0.1)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from trainlab.errors import TrainlabError
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 
 
 def _count(model):

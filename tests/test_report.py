@@ -68,9 +68,9 @@ def make_run(root: Path, name: str, *, seed: int = 0, accuracy: float = 0.7, n: 
                                          "  options:\n    input_size: [32, 32]\ntrain:\n  epochs: 6\n")
         run_json = {
             "name": name, "status": "finished", "model": "seed_cnn", "model_options": {"input_size": [32, 32]},
-            "num_classes": k, "classes": list(classes), "target": "label", "data_config": {"input_size": [3, 32, 32]},
+            "num_classes": k, "classes": list(classes), "target": "label", "data_config": {"input_size": [3, 32, 32], "resize": "stretch"},
             "split_sizes": {"train": 600, "val": n, "test": n}, "epochs_done": 6, "epochs": 6, "device": "cpu",
-            "dataset": {"format": "ip102", "root": "/data/demo"}, "image_size": [32, 32], "resize": "stretch",
+            "dataset": {"format": "ip102", "root": "/data/demo"},
             "timings": {"cache_s": 1.2, "train_s": 21.0, "predict_s": 0.4, "total_s": 23.1},
         }
         (run / "run.json").write_text(json.dumps(run_json))

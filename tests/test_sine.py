@@ -10,7 +10,7 @@ import torch
 from trainlab.cli import main
 from trainlab.experiments.fitting import Recipe, fit, mse, parameter_counts
 from trainlab.experiments.sine import Problem, fit_metrics
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from torch import nn
 
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 from trainlab.models.summary import summarize
 
 

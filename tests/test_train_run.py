@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from trainlab.cli import main
+from trainlab.data.dataconfig import DataConfig
 from trainlab.models.weights import load_weights
 
 CLASSES = ["red mite", "green aphid", "blue beetle"]
@@ -64,7 +65,11 @@ def test_train_writes_a_complete_run_folder(seed_run):
     assert info["status"] == "finished" and info["epochs_done"] == 2
     assert info["classes"] == CLASSES and info["num_classes"] == 3
     assert info["model"] == "seed_cnn" and info["model_options"] == {"input_size": [24, 24]}
-    assert info["data_config"]["input_size"] == [3, 24, 24] and info["image_size"] == [24, 24]
+    assert info["data_config"]["input_size"] == [3, 24, 24] and info["data_config"]["resize"] == "stretch"
+    assert "image_size" not in info and "resize" not in info  # the data config holds them, once
+    header = load_weights(run / "checkpoints/best/model.safetensors")[1]
+    assert DataConfig.from_dict(header["data_config"]) == DataConfig.from_dict(info["data_config"])
+    assert "image_size" not in header and "resize" not in header
     assert info["dataset"]["format"] == "ip102" and info["split_sizes"] == {"train": 48, "val": 12, "test": 12}
     assert info["parameters"] == sum(t.numel() for t in load_weights(run / "checkpoints/last/model.safetensors")[0].values()
                                      if t.dtype.is_floating_point)
@@ -104,6 +109,24 @@ def test_resume_continues_and_extends(ip102, tmp_path, capsys):
     assert code == 2 and "already trained all 2 of 2 epochs" in err and "train.epochs=" in err
     code, _, err = train(capsys, "--resume", tmp_path / "r", "train.lr=0.1")
     assert code == 2 and "'train.lr' cannot change" in err and "train.epochs" in err
+
+
+def test_a_run_through_a_symlinked_root_resumes_on_the_same_cache(ip102, tmp_path, capsys, monkeypatch):
+    # issue 12: the root was made absolute (abspath) for the manifest but stored resolved (realpath) in config.yaml,
+    # so through a symlinked folder (macOS's /tmp) --resume keyed its images differently and built a second cache
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRAINLAB_CACHE", str(cache))
+    (tmp_path / "link").symlink_to(ip102, target_is_directory=True)
+    code, _, err = train(capsys, "ip102-seed-cnn", f"data.root={tmp_path / 'link'}", "train.epochs=1", *SMALL,
+                         f"output.runs={tmp_path}", "output.name=sym")
+    assert code == 0, err
+    first = sorted(p.name for p in cache.iterdir())
+    assert len(first) == 1
+    code, _, err = train(capsys, "--resume", tmp_path / "sym", "train.epochs=2")
+    assert code == 0, err
+    assert sorted(p.name for p in cache.iterdir()) == first  # reused, not built again
+    info = json.loads((tmp_path / "sym" / "run.json").read_text())
+    assert info["status"] == "finished" and info["dataset"]["root"] == str(ip102.resolve())
 
 
 def test_bad_key_bad_value_and_bad_path_are_clear_errors(ip102, tmp_path, capsys):

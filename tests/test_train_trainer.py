@@ -235,7 +235,7 @@ def test_channels_last_trains_the_same():
 
 
 def test_staged_fine_tuning_trains_the_head_first_then_everything():
-    from trainlab.models.registry import create_model
+    from trainlab.models.factory import create_model
 
     images, labels = make_data(64)
     model = create_model("timm:test_efficientnet", NUM_CLASSES, mode="staged", input_size=[SIZE, SIZE])

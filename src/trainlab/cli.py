@@ -29,15 +29,12 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> tuple[int, int]:
+    from trainlab.data.dataconfig import parse_hw
+
     try:
-        parts = [int(v) for v in text.lower().replace("×", "x").split("x")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size '{text}' is not HxW, e.g. 100x100") from None
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or min(parts) <= 0:
-        raise argparse.ArgumentTypeError(f"size '{text}' is not HxW with positive numbers, e.g. 100x100")
-    return parts[0], parts[1]
+        return parse_hw(text, what="size")
+    except TrainlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _run(text: str) -> Path:

@@ -27,6 +27,7 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from trainlab.data.dataconfig import parse_hw
 from trainlab.errors import TrainlabError
 
 
@@ -44,7 +45,7 @@ class DataSection:
     test_fraction: float = 0.1  #: share of train carved out as test when the dataset has no test split
     seed: int = 0  #: seed of that carve-out
     on_bad_image: Literal["error", "skip"] = "error"
-    image_size: list[int] | None = None  #: [H, W]; default: the model's own input size (data_config)
+    image_size: list[int] | None = None  #: [H, W] (or HxW, or one number); default: the model's own input size
     resize: Literal["stretch", "shorter-side"] = "stretch"  #: how images are brought to image_size
     cache_dir: str | None = None  #: default $TRAINLAB_CACHE or ~/.cache/trainlab
     workers: int = 0  #: decode processes for building the cache (0: one per core)
@@ -284,7 +285,7 @@ def _check(value: Any, tp: Any, where: str, key: str) -> Any:
             raise TrainlabError(f"{where}: {key}: {_show(value)} is not a text value")
         return value
     if origin is list and key.endswith("image_size"):
-        return _image_size(value, where, key)
+        return list(parse_hw(value, what=f"{where}: {key}"))
     if origin is list:
         items = [value] if isinstance(value, str) else value  # output.trackers=mlflow means [mlflow]
         if not isinstance(items, list):
@@ -295,23 +296,6 @@ def _check(value: Any, tp: Any, where: str, key: str) -> Any:
             raise TrainlabError(f"{where}: {key}: must be a mapping of option names to values; found {_show(value)}")
         return value
     raise AssertionError(f"unhandled type {tp} for {key}")  # pragma: no cover - a new field type
-
-
-def _image_size(value: Any, where: str, key: str) -> list[int]:
-    if isinstance(value, str):
-        try:
-            value = [int(v) for v in value.lower().replace("×", "x").split("x")]
-        except ValueError:
-            value = None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        value = [value, value]
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) not in (1, 2)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    ):
-        raise TrainlabError(f"{where}: {key}: must be [height, width] in pixels (or HxW, or one number), e.g. [100, 100]")
-    return [int(value[0]), int(value[-1])]
 
 
 def _show(value: Any) -> str:

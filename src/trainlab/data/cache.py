@@ -35,7 +35,8 @@ import numpy as np
 
 from trainlab.data import _workers
 from trainlab.data._pool import chunked, resolve_workers, run_chunks
-from trainlab.data.images import DECODE_VERSION, RESAMPLE, BadImageError, check_policy, check_size
+from trainlab.data.dataconfig import check_resize, parse_hw
+from trainlab.data.images import DECODE_VERSION, RESAMPLE, BadImageError
 from trainlab.data.manifest import Manifest
 from trainlab.data.validate import check_on_bad_image, describe, listing
 from trainlab.errors import TrainlabError
@@ -101,8 +102,8 @@ def build_cache(
     ``workers``: decode processes (0 = one per usable core). ``on_bad_image``: ``"error"`` raises
     naming every undecodable file (and its manifest line); ``"skip"`` leaves them out and lists them.
     """
-    size = check_size(size)
-    check_policy(policy)
+    size = parse_hw(size, what="cache image size")
+    check_resize(policy)
     check_on_bad_image(on_bad_image)
     if len(manifest) == 0:
         raise TrainlabError("the manifest has no rows: nothing to cache")

@@ -69,6 +69,16 @@ def detect_format(root: str | os.PathLike) -> str:
     )
 
 
+def dataset_root(root: str | os.PathLike) -> Path:
+    """The dataset's real path: ``~`` expanded, absolute, symlinks resolved. The one place a root is resolved.
+
+    The manifest's paths, the run record's ``data.root`` and so the image cache's key all derive from it, so
+    a run started from another folder, through a relative path or through a symlinked folder (macOS's /tmp)
+    and its ``--resume`` (which reads ``data.root`` back from config.yaml) find the same cache.
+    """
+    return Path(root).expanduser().resolve()
+
+
 def load_manifest(
     root: str | os.PathLike,
     fmt: str = "auto",
@@ -95,9 +105,7 @@ def load_manifest(
     validate.check_on_bad_image(on_bad_image)
     if fmt not in FORMATS:
         raise TrainlabError(f"unknown dataset format '{fmt}'; allowed: {', '.join(FORMATS)}")
-    # Absolute from here on: the manifest's paths, the run record and the image cache's key must not depend on
-    # the folder the command ran from (a relative data.root and its --resume would otherwise key two caches).
-    root = Path(os.path.abspath(Path(root).expanduser()))
+    root = dataset_root(root)
     if not root.exists():
         raise TrainlabError(f"dataset path {root} does not exist")
     detected = detect_format(root) if fmt == "auto" else fmt

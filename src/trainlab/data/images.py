@@ -32,14 +32,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from trainlab.data.dataconfig import INTERPOLATION, check_resize, parse_hw
 from trainlab.errors import TrainlabError
 
-POLICIES = ("stretch", "shorter-side")
 #: colour that transparent pixels are composited onto (RGBA, LA, palette with transparency)
 BACKGROUND = (255, 255, 255)
 #: the resize filter (antialiased: Pillow widens the kernel when shrinking). Bilinear, as torchvision's
 #: Resize default: after the JPEG draft the image is within 2× of the target, where bicubic only costs time.
-RESAMPLE = Image.Resampling.BILINEAR
+RESAMPLE = Image.Resampling[INTERPOLATION.upper()]
 REDUCING_GAP = 3.0
 #: bump when the pixels decode_image returns change (part of every image-cache key)
 DECODE_VERSION = 1
@@ -74,31 +74,14 @@ class BadImageError(TrainlabError):
         )
 
 
-def check_size(size) -> tuple[int, int]:
-    """Validate an (H, W) pair of positive ints."""
-    try:
-        h, w = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise TrainlabError(f"image size must be (height, width), e.g. (100, 100); got {size!r}") from None
-    if h <= 0 or w <= 0:
-        raise TrainlabError(f"image size must be positive; got {size!r}")
-    return h, w
-
-
-def check_policy(policy: str) -> str:
-    if policy not in POLICIES:
-        raise TrainlabError(f"unknown resize policy '{policy}'; allowed: {', '.join(POLICIES)}")
-    return policy
-
-
 def decode_image(path: str | os.PathLike, size=(100, 100), policy: str = "stretch") -> np.ndarray:
     """Decode ``path`` and resize it to ``size = (H, W)``; return an (H, W, 3) uint8 RGB array.
 
     ``policy``: ``"stretch"`` (whole image to H×W) or ``"shorter-side"`` (centred crop of the
     largest region with aspect W:H, resized to H×W). See the module docstring for the details.
     """
-    h, w = check_size(size)
-    check_policy(policy)
+    h, w = parse_hw(size)
+    check_resize(policy)
     try:
         with Image.open(path) as im:
             orientation = _orientation(im)

@@ -147,7 +147,7 @@ def run_job(job: Job) -> dict:
     import torch
 
     from trainlab.experiments.fitting import fit, parameter_counts, predict
-    from trainlab.models.registry import create_model
+    from trainlab.models.factory import create_model
 
     torch.set_num_threads(job.threads)
     device = torch.device(job.device)

@@ -29,10 +29,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainlab.data.dataconfig import parse_hw
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
 MODES = ("frozen", "finetune", "staged")
+MIN_SIZE = 8  # the smallest input side a timm backbone is built for here
 log = get_logger("trainlab.models")
 
 
@@ -90,25 +92,6 @@ class Classifier(nn.Module):
             self.backbone.eval()  # frozen BatchNorm keeps its running statistics
         return self
 
-    def param_groups(self, *, lr: float, backbone_lr_scale: float = 0.1, weight_decay: float = 0.0) -> list[dict]:
-        """Optimizer groups: head at ``lr``; backbone at ``lr·backbone_lr_scale`` (finetune, staged).
-
-        ``frozen`` leaves the backbone out. ``staged`` includes it from the start (its parameters have no
-        gradient until :meth:`unfreeze_backbone`, and optimizers skip parameters without one), so one
-        optimizer serves both stages. Biases and normalisation scales (ndim ≤ 1) and the backbone's
-        ``no_weight_decay()`` names get no weight decay.
-        """
-        from trainlab.models.registry import split_weight_decay
-
-        groups = split_weight_decay(self.head.named_parameters(), lr=lr, weight_decay=weight_decay, name="head_")
-        if self.mode != "frozen":
-            skip = set(self.backbone.no_weight_decay()) if hasattr(self.backbone, "no_weight_decay") else set()
-            groups += split_weight_decay(
-                self.backbone.named_parameters(), lr=lr * backbone_lr_scale, weight_decay=weight_decay,
-                no_decay=skip, name="backbone_",
-            )
-        return groups
-
 
 def create_timm_model(
     name: str,
@@ -145,7 +128,7 @@ def create_timm_model(
     kwargs: dict[str, Any] = {"num_classes": 0}
     if drop_path_rate is not None:
         kwargs["drop_path_rate"] = float(drop_path_rate)
-    size = _hw(name, input_size) if input_size is not None else None
+    size = parse_hw(input_size, what=f"timm:{name}: option 'input_size'", minimum=MIN_SIZE) if input_size is not None else None
     build_size = size or (tuple(stored["input_size"][1:]) if stored else None)
     native = timm.models.get_pretrained_cfg(name, allow_unregistered=True)
     if build_size is not None and native is not None and getattr(native, "fixed_input_size", False):
@@ -296,17 +279,3 @@ def _check_pretrained(name: str, pretrained) -> bool:
         return True
     raise TrainlabError(f"timm:{name}: option 'pretrained' must be 'hub' (timm's download) or unset; got {pretrained!r}. "
                         "For a local file use weights=<path>")
-
-
-def _hw(name: str, value) -> tuple[int, int]:
-    if isinstance(value, int):
-        value = (value, value)
-    try:
-        parts = [int(v) for v in value]
-    except (TypeError, ValueError):
-        parts = []
-    if len(parts) == 3:  # (C, H, W) as in data_config
-        parts = parts[1:]
-    if len(parts) != 2 or min(parts) < 8:
-        raise TrainlabError(f"timm:{name}: option 'input_size' must be [height, width] (at least 8 each); got {value!r}")
-    return parts[0], parts[1]

@@ -28,6 +28,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from trainlab.data.dataconfig import parse_hw
 from trainlab.errors import TrainlabError
 from trainlab.models.registry import register_model
 
@@ -82,26 +83,12 @@ class SeedCNN(nn.Sequential):
         return self.kernel_l1 * w.abs().sum() + self.kernel_l2 * w.square().sum()
 
 
-def _pair(value, key: str) -> tuple[int, int]:
-    if isinstance(value, int):
-        value = (value, value)
-    try:
-        h, w = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise TrainlabError(f"seed_cnn option '{key}' must be an integer or [height, width]; got {value!r}") from None
-    return h, w
-
-
 @register_model("seed_cnn")
 def seed_cnn(num_classes: int = 102, input_size: tuple[int, int] | int = (100, 100), in_chans: int = 3,
              kernel_l1: float = 1e-5, kernel_l2: float = 1e-5) -> SeedCNN:
     """The coursework CNN for ``input_size`` (H, W) images with ``in_chans`` channels in [0, 1]."""
-    h, w = _pair(input_size, "input_size")
-    if min(h, w) < MIN_SIZE:
-        raise TrainlabError(
-            f"seed_cnn option 'input_size' {h}x{w} is too small: two same/valid conv + pool blocks need at least "
-            f"{MIN_SIZE}x{MIN_SIZE} (the coursework used 100x100)"
-        )
+    h, w = parse_hw(input_size, what="seed_cnn option 'input_size'", minimum=MIN_SIZE,
+                    why="two same/valid conv + pool blocks need it; the coursework used 100x100")
     if int(in_chans) < 1:
         raise TrainlabError(f"seed_cnn option 'in_chans' must be at least 1; got {in_chans}")
     model = SeedCNN(num_classes, (h, w), int(in_chans), kernel_l1, kernel_l2)

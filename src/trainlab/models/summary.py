@@ -420,12 +420,9 @@ def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
             raise TrainlabError(f"{run_json}: no 'model' key (expected model, model_options, num_classes, data_config)")
         return run["model"], dict(run.get("model_options") or {}), run.get("num_classes"), run.get("data_config"), f"run {path}"
     if path.suffix == ".safetensors" and path.is_file():
-        from safetensors import safe_open
+        from trainlab.models.weights import read_metadata
 
-        from trainlab.models.weights import _decode
-
-        with safe_open(str(path), framework="pt") as fh:
-            meta = {k: _decode(v) for k, v in (fh.metadata() or {}).items()}
+        meta = read_metadata(path)
         if not meta.get("model"):
             raise TrainlabError(f"{path} has no trainlab metadata (model name); summarise a model name instead")
         return meta["model"], dict(meta.get("model_options") or {}), meta.get("num_classes"), meta.get("data_config"), str(path)
@@ -437,11 +434,11 @@ def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
 def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int | None = None,
                 out: str | Path | None = None, options: dict | None = None) -> ModelSummary:
     """``trainlab summary``: print the table (and write CSV, markdown and JSON with ``out``)."""
-    from trainlab.models.registry import TIMM_PREFIX, create_model, default_num_classes, get_builder, model_options
+    from trainlab.models.factory import build_from_spec, default_num_classes, get_builder, model_options
+    from trainlab.models.registry import TIMM_PREFIX
 
     name, opts, run_classes, data_config, label = _source(str(target))
     get_builder(name)  # an unknown name fails here, before anything else is said
-    opts = {k: v for k, v in opts.items() if k not in ("weights", "pretrained")}  # counts need no weights
     opts.update(options or {})
     if num_classes is None:
         num_classes = run_classes or default_num_classes(name)
@@ -456,10 +453,13 @@ def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int
     if num_classes < 1:
         raise TrainlabError(f"--classes must be at least 1; got {num_classes}")
 
+    def spec() -> dict:
+        return {"model": name, "model_options": opts, "num_classes": num_classes}
+
     shape = None
     if input_shape is not None:
         given = parse_shape(input_shape)
-        default = tuple((data_config or {}).get("input_size") or create_model(name, num_classes, **opts).data_config["input_size"])
+        default = tuple((data_config or {}).get("input_size") or build_from_spec(spec(), where=label).data_config["input_size"])
         shape = _resolve_input(name, given, default)
         if len(shape) == 3:  # image models are built for their input size (seed_cnn's Dense layer depends on it)
             allowed = model_options(name)
@@ -471,7 +471,7 @@ def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int
                 opts["in_chans"] = shape[0]
     elif data_config and data_config.get("input_size"):
         shape = tuple(data_config["input_size"])
-    model = create_model(name, num_classes, **opts)
+    model = build_from_spec(spec(), where=label)  # counts need no weights: the spec's weight sources are dropped
     result = summarize(model, shape, name=name if label == name else f"{name} ({label})")
     print(result.to_text())
     if out is not None:

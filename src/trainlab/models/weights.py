@@ -89,7 +89,7 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     suffix = path.suffix.lower()
     if suffix in SAFETENSORS_SUFFIXES:
         state, raw_meta = _read_safetensors(path)
-        metadata = {k: _decode(v) for k, v in raw_meta.items()}
+        metadata = _metadata(raw_meta)
     elif suffix in TORCH_SUFFIXES:
         state, metadata = _read_torch(path), {}
     else:
@@ -99,8 +99,6 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         )
     if not state:
         raise TrainlabError(f"weights file {path} holds no tensors")
-    if "data_config" in metadata and isinstance(metadata["data_config"], dict):
-        metadata["data_config"] = _tuples(metadata["data_config"])
     return state, metadata
 
 
@@ -108,28 +106,24 @@ def is_trainlab_file(metadata: dict[str, Any]) -> bool:
     return str(metadata.get(FORMAT_KEY, "")) != ""
 
 
-def build_from_weights(path: str | Path, *, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """Rebuild the model a trainlab weights file was written from and load it (strictly).
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The header of a trainlab ``.safetensors`` file (metadata decoded from JSON), without reading a tensor.
 
-    The file's ``weights``/``pretrained`` options are dropped: the file itself holds every weight.
-    Returns ``(model, metadata)``; the model keeps the file's ``data_config``.
+    Other files have no metadata: ``{}``. Errors name the file.
     """
-    from trainlab.models.registry import create_model
+    from safetensors import SafetensorError, safe_open
 
-    state, meta = load_weights(path)
-    if not is_trainlab_file(meta) or "model" not in meta or "num_classes" not in meta:
-        raise TrainlabError(f"weights file {path} was not written by trainlab (no 'model'/'num_classes' metadata)")
-    options = {k: v for k, v in (meta.get("model_options") or {}).items() if k not in ("weights", "pretrained")}
-    model = create_model(meta["model"], int(meta["num_classes"]), **options)
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise TrainlabError(
-            f"weights file {path} does not fit model '{meta['model']}': missing {result.missing_keys[:5]}, "
-            f"unexpected {result.unexpected_keys[:5]}"
-        )
-    if meta.get("data_config"):
-        model.data_config = meta["data_config"]
-    return model.to(map_location), meta
+    path = Path(path)
+    if not path.is_file():
+        raise TrainlabError(f"weights file {path} does not exist (give a .safetensors or .pth file)")
+    if path.suffix.lower() not in SAFETENSORS_SUFFIXES:
+        return {}
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            raw = fh.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise TrainlabError(f"weights file {path} is not a readable safetensors file: {exc}") from None
+    return _metadata(raw)
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -167,6 +161,13 @@ def _read_torch(path: Path) -> dict[str, torch.Tensor]:
     from timm.models import clean_state_dict  # strips 'module.' (DDP) and '_orig_mod.' (torch.compile)
 
     return clean_state_dict({str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)})
+
+
+def _metadata(raw: dict[str, str]) -> dict[str, Any]:
+    metadata = {k: _decode(v) for k, v in raw.items()}
+    if isinstance(metadata.get("data_config"), dict):
+        metadata["data_config"] = _tuples(metadata["data_config"])
+    return metadata
 
 
 def _decode(text: str) -> Any:

@@ -342,14 +342,13 @@ def _model_summary(path: Path, run_json: dict | None):
     if not run_json or not run_json.get("model"):
         return None, "run.json names no model"
     try:
-        from trainlab.models.registry import create_model
+        from trainlab.models.factory import build_from_spec
         from trainlab.models.summary import summarize
 
-        options = {k: v for k, v in (run_json.get("model_options") or {}).items() if k not in ("weights", "pretrained")}
         num_classes = run_json.get("num_classes") or len(run_json.get("classes") or []) or None
         if not num_classes:
             return None, "run.json gives no num_classes"
-        model = create_model(run_json["model"], int(num_classes), **options)
+        model = build_from_spec({**run_json, "num_classes": num_classes}, where=str(path / "run.json"))
         shape = tuple((run_json.get("data_config") or {}).get("input_size") or model.data_config["input_size"])
         return summarize(model, shape, name=run_json["model"]), None
     except Exception as exc:  # noqa: BLE001 - a summary that cannot be built is a note, not a failed report

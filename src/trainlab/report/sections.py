@@ -120,8 +120,7 @@ def _dataset(ids: Ids, run, rj: dict) -> Section:
                                 for c in carved) or None),
         ("repairs", "; ".join(map(str, source.get("repairs") or [])) or None),
         ("skipped files", fmt(len(source["skipped"])) if source.get("skipped") else None),
-        ("image size", "×".join(str(v) for v in rj["image_size"]) + (f" ({rj['resize']})" if rj.get("resize") else "")
-         if rj.get("image_size") else None),
+        ("image size", _image_size(rj.get("data_config"))),
     ]
     facts_block = B.kv(facts)
     if facts_block:
@@ -535,3 +534,11 @@ def _windows_table(windows: dict, name: str) -> B.Table:
     if base.get("persistence") is not None:
         rows.append(B.Row([B.Cell("persistence s[t−1]")] + [B.Cell(f"{base['persistence']:.2e}", True) for _ in ks]))
     return B.Table(cols, rows, row_headers=True, caption=f"Test MSE (mean ± std over seeds), {windows.get('epochs', '?')} epochs.")
+
+
+def _image_size(data_config) -> str | None:
+    """``H×W (policy)`` from the run record's data config (input_size is (C, H, W))."""
+    if not isinstance(data_config, dict) or len(data_config.get("input_size") or ()) != 3:
+        return None
+    _, h, w = data_config["input_size"]
+    return f"{h}×{w}" + (f" ({data_config['resize']})" if data_config.get("resize") else "")

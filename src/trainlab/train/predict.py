@@ -1,8 +1,8 @@
 """``trainlab predict <run> <images | folder | dataset>``: a predictions table for new images.
 
 Images go through the same decode-and-resize path as the training cache
-(:func:`trainlab.data.images.decode_image`, with the run's image size and resize policy) and the same
-normalisation (the model's ``data_config``), so a file predicts the same here as it did in training.
+(:func:`trainlab.data.images.decode_image`) and the same normalisation, both read from the run's
+:class:`~trainlab.data.dataconfig.DataConfig` in the checkpoint, so a file predicts the same here as in training.
 
 Inputs:
 
@@ -29,8 +29,10 @@ log = get_logger("trainlab.predict")
 
 
 def load_run_model(run: str | Path, checkpoint: str = "best", device: str = "auto"):
-    """The model of a run's checkpoint, on ``device``, in eval mode; and the weights metadata."""
-    from trainlab.models.weights import build_from_weights
+    """The model of a run's checkpoint, on ``device``, in eval mode; the weights metadata; the run's data config."""
+    from trainlab.data.dataconfig import DataConfig
+    from trainlab.models.factory import build_from_spec
+    from trainlab.models.weights import read_metadata
     from trainlab.train.checkpoint import WEIGHTS, resolve
     from trainlab.utils.device import pick_device
 
@@ -47,12 +49,16 @@ def load_run_model(run: str | Path, checkpoint: str = "best", device: str = "aut
             log.warning("%s has no '%s' checkpoint; using '%s'", run, checkpoint, other)
         except TrainlabError:
             raise TrainlabError(f"{run} has no checkpoint yet (checkpoints/{checkpoint}); train it first") from None
-    model, meta = build_from_weights(folder / WEIGHTS)
-    for key in ("classes", "image_size", "resize"):
+    file = folder / WEIGHTS
+    meta = read_metadata(file)
+    for key in ("classes", "data_config"):
         if key not in meta:
-            raise TrainlabError(f"{folder / WEIGHTS} lacks '{key}' in its metadata; it was not written by 'trainlab train'")
+            raise TrainlabError(f"{file} lacks '{key}' in its metadata; it was not written by 'trainlab train'")
+    legacy = {"resize": meta["resize"]} if "resize" in meta else {}  # files before the data config held the policy apart
+    data_config = DataConfig.from_dict({**legacy, **meta["data_config"]}, where=f"{file}: data_config")
+    model = build_from_spec(meta, weights=file, where=str(file))
     dev = pick_device(device)
-    return model.to(dev).eval(), meta, dev
+    return model.to(dev).eval(), meta, data_config, dev
 
 
 def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
@@ -99,20 +105,22 @@ def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | Non
     return frame.drop(columns=["label"])
 
 
-def predict_paths(model, paths: list[Path], *, size, policy: str, device, batch_size: int = 256,
+def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: int = 256,
                   on_bad_image: str = "error") -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities for image files; returns ``(proba, ok)`` where ``ok`` marks decoded files."""
+    """Probabilities for image files, decoded and normalised as ``data_config`` says (the run's own).
+
+    Returns ``(proba, ok)`` where ``ok`` marks decoded files.
+    """
     import torch
 
     from trainlab.data.images import decode_image
     from trainlab.data.loader import Normalize
 
-    norm = Normalize(model.data_config["mean"], model.data_config["std"])
-    size = tuple(size)
+    norm = Normalize(data_config.mean, data_config.std)
 
     def decode(path):
         try:
-            return decode_image(path, size, policy)
+            return decode_image(path, data_config.size, data_config.resize)
         except TrainlabError:
             if on_bad_image == "error":
                 raise
@@ -146,7 +154,7 @@ def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None
 
     if batch_size < 1:
         raise TrainlabError(f"--batch-size must be at least 1; got {batch_size}")
-    model, meta, dev = load_run_model(run, checkpoint, device)
+    model, meta, data_config, dev = load_run_model(run, checkpoint, device)
     classes = [str(c) for c in meta["classes"]]
     inputs = [Path(p) for p in inputs]
     rows = _dataset_frame(inputs, classes)
@@ -155,7 +163,7 @@ def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None
         rows = pd.DataFrame({"id": [str(p) for p in files], "path": [str(p.resolve()) for p in files],
                              "split": "predict", "y_true": ""})
     paths = [Path(p) for p in rows["path"]]
-    proba, ok = predict_paths(model, paths, size=meta["image_size"], policy=meta["resize"], device=dev,
+    proba, ok = predict_paths(model, paths, data_config=data_config, device=dev,
                               batch_size=batch_size, on_bad_image=on_bad_image)
     rows, proba = rows[ok].reset_index(drop=True), proba[ok]
     if len(rows) == 0:

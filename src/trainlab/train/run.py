@@ -4,9 +4,10 @@ This module is the only place that knows every stage; each stage is one call::
 
     recipe   = load_recipe(file, overrides)                     trainlab.config
     manifest = load_manifest(root, format, target, ...)         trainlab.data.formats
-    model    = create_model(name, num_classes, **options)       trainlab.models.registry
-    cache    = build_cache(manifest, size, policy, ...)         trainlab.data.cache  (size from the model)
-    Trainer(model, recipe.train, images=cache.images, ...).fit()
+    model    = create_model(name, num_classes, **options)       trainlab.models.factory
+    data_config = resolve_data_config(recipe.data, model)       trainlab.data.dataconfig (read by all below)
+    cache    = build_cache(manifest, data_config.size, data_config.resize, ...)   trainlab.data.cache
+    Trainer(model, recipe.train, images=cache.images, data_config=data_config, ...).fit()
     predictions/{val,test}.csv from the best checkpoint, then trainlab.evaluate for test
 
 The run folder (``<output.runs>/<name>``) holds ``config.yaml`` (the resolved recipe: enough to redo the
@@ -144,13 +145,13 @@ def _model_for(cfg: Recipe, num_classes: int):
     """The model, built after seeding (same initial weights every time), with the recipe's image size."""
     import torch
 
-    from trainlab.models.registry import create_model, model_options
+    from trainlab.models.factory import create_model, model_options
 
     options = dict(cfg.model.options)
     if cfg.data.image_size and "input_size" not in options and "input_size" in model_options(cfg.model.name):
-        options["input_size"] = list(cfg.data.image_size)
+        options["input_size"] = list(cfg.data.image_size)  # the model's spec (seed_cnn's Dense layer depends on it)
     torch.manual_seed(cfg.train.seed)
-    return create_model(cfg.model.name, num_classes, **options), options
+    return create_model(cfg.model.name, num_classes, **options)
 
 
 def _choose_run_dir(cfg: Recipe, where: str, out) -> Path:
@@ -175,7 +176,8 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     import torch
 
     from trainlab.data.cache import build_cache
-    from trainlab.data.formats import load_manifest
+    from trainlab.data.dataconfig import resolve_data_config
+    from trainlab.data.formats import dataset_root, load_manifest
     from trainlab.train import distributed
     from trainlab.train.checkpoint import load_model_weights, resolve
     from trainlab.train.trainer import NonFiniteLoss, Trainer
@@ -186,23 +188,22 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     if dist.is_main and run_dir is None:
         run_dir = _choose_run_dir(cfg, where, out)
     try:
-        manifest = load_manifest(Path(d.root).expanduser(), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
+        manifest = load_manifest(dataset_root(d.root), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
                                  seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
     except TrainlabError as exc:
         if d.format == "auto":
             raise
         raise TrainlabError(f"{exc} (the recipe reads it as data.format={d.format}; data.format=auto detects the layout)") from None
-    model, options = _model_for(cfg, manifest.num_classes)
-    data_config = dict(model.data_config)
-    size = tuple(cfg.data.image_size or data_config["input_size"][-2:])
-    cfg = resolved(cfg, **{"data.image_size": list(size), "model.options": options, "data.root": str(Path(d.root).expanduser().resolve())})
+    model = _model_for(cfg, manifest.num_classes)
+    data_config = resolve_data_config(cfg.data, model)
+    cfg = resolved(cfg, **{"data.image_size": list(data_config.size), "data.root": str(dataset_root(d.root))})
 
     # Decode once into the cache (the main process first; the others then find it).
     t0 = time.perf_counter()
     cache = None
     for turn in (0, 1):
         if (turn == 0) == dist.is_main:
-            cache = build_cache(manifest, size=size, policy=d.resize, cache_dir=d.cache_dir, workers=d.workers,
+            cache = build_cache(manifest, size=data_config.size, policy=data_config.resize, cache_dir=d.cache_dir, workers=d.workers,
                                 on_bad_image=d.on_bad_image)
         distributed.barrier()
     manifest = cache.manifest
@@ -228,7 +229,7 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
         created=record.data.get("created", _now()), resumed=record.data.get("resumed", []) + ([_now()] if resumed else []),
         target=manifest.target, classes=classes, num_classes=len(classes), dataset=manifest.source,
         split_sizes={s: int(len(v)) for s, v in index.items()},
-        model=cfg.model.name, model_options=options, data_config=data_config, image_size=list(size), resize=d.resize,
+        model=cfg.model.name, model_options=model.trainlab_spec["model_options"], data_config=data_config.to_dict(),
         parameters=int(n_params), trainable_parameters=int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         device=str(dist.device), device_name=_device_name(dist.device), world_size=dist.world_size,
         amp=cfg.train.amp, epochs=cfg.train.epochs, monitor=cfg.train.monitor,
@@ -244,7 +245,7 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     trainer = Trainer(
         model, cfg.train, images=cache.images, labels=manifest.labels(), train_index=index["train"], val_index=index["val"],
         num_classes=len(classes), data_config=data_config, dist=dist, run_dir=run_dir, on_epoch_end=on_epoch_end,
-        weights_metadata={"classes": classes, "target": manifest.target, "image_size": list(size), "resize": d.resize},
+        weights_metadata={"classes": classes, "target": manifest.target, "data_config": data_config.to_dict()},
     )
     last = run_dir / "checkpoints" / "last"
     resume_from = None

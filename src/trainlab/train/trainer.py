@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from trainlab.config import TrainSection
 from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
+from trainlab.data.dataconfig import DataConfig
 from trainlab.data.loader import BatchLoader, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
@@ -134,7 +135,7 @@ class Trainer:
     def __init__(
         self, model: torch.nn.Module, cfg: TrainSection, *, images: np.ndarray, labels: np.ndarray,
         train_index: np.ndarray, val_index: np.ndarray | None = None, num_classes: int | None = None,
-        data_config: dict | None = None, dist: DistInfo | None = None, run_dir: str | Path | None = None,
+        data_config: DataConfig | dict | None = None, dist: DistInfo | None = None, run_dir: str | Path | None = None,
         on_epoch_end: Callable[[dict, dict], None] | None = None, weights_metadata: dict | None = None,
     ):
         self.cfg = cfg
@@ -154,9 +155,9 @@ class Trainer:
 
         data_config = data_config or getattr(model, "data_config", None)
         if not data_config:
-            raise TrainlabError("the model has no data_config (input_size, mean, std); build it with trainlab.models.registry.create_model")
-        self.data_config = data_config
-        self.norm = Normalize(data_config["mean"], data_config["std"], channels_last=cfg.channels_last)
+            raise TrainlabError("the model has no data_config (input_size, mean, std); build it with trainlab.models.factory.create_model")
+        self.data_config = DataConfig.from_dict(data_config, where="the trainer's data_config")
+        self.norm = Normalize(self.data_config.mean, self.data_config.std, channels_last=cfg.channels_last)
 
         self.model = model.to(self.device)
         if cfg.channels_last:
@@ -216,7 +217,7 @@ class Trainer:
 
     # ---- set-up helpers ----------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        from trainlab.models.registry import param_groups
+        from trainlab.train.param_groups import param_groups
 
         cfg, model = self.cfg, self.model
         # timm models: head at lr, backbone at lr x backbone_lr_scale; all: no decay on biases and norms.
