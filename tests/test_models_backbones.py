@@ -1,5 +1,6 @@
 import logging
 import pathlib
+import re
 
 import pytest
 import timm
@@ -230,3 +231,32 @@ def test_trainlab_vit_checkpoint_loads_at_another_input_size(tmp_path):
     assert target.load_report["mismatched"] == [] and target.load_report["missing"] == []
     assert target(torch.zeros(1, 3, 96, 96)).shape == (1, 2)
 
+
+def test_frozen_transfer_from_another_architecture_is_an_error_naming_the_keys(tmp_path, logs):
+    # issue 13 item 12: resnet18 weights load 9 of test_resnet's 90 backbone tensors; a frozen run trained a head
+    # on a mostly random backbone and exited 0
+    other = save_weights(create_model("timm:resnet18", 2), tmp_path / "resnet18.safetensors")
+    for mode in ("frozen", "staged"):
+        with pytest.raises(TrainlabError) as err:
+            create_model("timm:test_resnet", 2, weights=str(other), mode=mode)
+        text = str(err.value)
+        assert "resnet18.safetensors (written for model 'timm:resnet18') fits only 9 of 90 backbone tensors" in text
+        assert re.search(r"\d+ with another shape, e\.g\. [\w.]+ \(", text)  # counts, and a few keys by name
+        assert re.search(r"\d+ missing from the file, e\.g\. [\w.]+", text) and f"mode={mode}" in text
+        assert "\n" not in text  # one line
+    model = create_model("timm:test_resnet", 2, weights=str(other), mode="finetune")  # trains every layer: a loud warning
+    assert model.load_report["loaded"] == 9
+    assert any("fits only 9 of 90" in m and "mostly from random initialisation" in m for m in logs)
+
+
+def test_frozen_transfer_needs_95_percent_of_the_backbone(tmp_path):
+    state = {k: v for k, v in timm.create_model("test_resnet").state_dict().items() if not k.startswith("fc.")}
+    keys = sorted(state)  # 90 backbone tensors
+    for dropped, fits in ((4, True), (5, False)):  # 86/90 = 95.6 % loads; 85/90 = 94.4 % is refused
+        torch.save({k: state[k] for k in keys[dropped:]}, tmp_path / f"part{dropped}.pth")
+        if fits:
+            model = create_model("timm:test_resnet", 2, weights=str(tmp_path / f"part{dropped}.pth"), mode="frozen")
+            assert model.load_report["loaded"] == 90 - dropped
+        else:
+            with pytest.raises(TrainlabError, match=rf"fits only {90 - dropped} of 90 .*{dropped} missing from the file"):
+                create_model("timm:test_resnet", 2, weights=str(tmp_path / f"part{dropped}.pth"), mode="frozen")

@@ -35,6 +35,8 @@ from trainlab.utils.log import get_logger
 
 MODES = ("frozen", "finetune", "staged")
 MIN_SIZE = 8  # the smallest input side a timm backbone is built for here
+#: frozen/staged transfer needs at least this share of the backbone's tensors from the weights file
+MIN_LOADED_FRACTION = 0.95
 log = get_logger("trainlab.models")
 
 
@@ -225,6 +227,8 @@ def load_backbone_weights(model: Classifier, state: dict, meta: dict, *, path, n
             f"weights file {path}{written_for}: none of its {len(state)} tensors fit timm:{name}'s backbone "
             f"(first keys in the file: {list(state)[:4]}; expected e.g. {list(own)[:4]}). Is it for another architecture?"
         )
+    _check_fit(model, name, path, written_for, loaded=len(loadable), total=len(own), missing=missing,
+               mismatched=mismatched, unexpected=unexpected)
     model.backbone.load_state_dict(loadable, strict=False)
     model.load_report = {
         "file": str(path), "loaded": len(loadable), "missing": missing, "unexpected": unexpected,
@@ -238,6 +242,31 @@ def load_backbone_weights(model: Classifier, state: dict, meta: dict, *, path, n
             log.warning("%s: %d backbone tensors %s: %s%s", path, len(keys), label, ", ".join(keys[:8]),
                         " ..." if len(keys) > 8 else "")
     return model.load_report
+
+
+def _check_fit(model: Classifier, name: str, path, written_for: str, *, loaded: int, total: int, missing: list[str],
+               mismatched: list[str], unexpected: list[str]) -> None:
+    """Weights for another architecture: an error when the backbone stays frozen, a loud warning otherwise.
+
+    A ``frozen`` (or ``staged``, frozen at first) backbone with less than :data:`MIN_LOADED_FRACTION` of its
+    tensors loaded is mostly random and never trains: the run would fit a head on noise and exit 0.
+    """
+    fraction = loaded / max(total, 1)
+    if fraction >= MIN_LOADED_FRACTION:
+        return
+    wrong = "; ".join(f"{len(keys)} {label}, e.g. {', '.join(keys[:3])}" for label, keys in (
+        ("with another shape", mismatched), ("missing from the file", [k for k in missing if not any(m.startswith(k + " ") for m in mismatched)]),
+        ("in the file but not in the model", unexpected)) if keys)
+    what = (f"weights file {path}{written_for} fits only {loaded} of {total} backbone tensors of timm:{name} "
+            f"({fraction:.0%}, below {MIN_LOADED_FRACTION:.0%}): {wrong}")
+    if model.mode in ("frozen", "staged"):
+        raise TrainlabError(
+            f"{what}. mode={model.mode} keeps the backbone frozen, so the run would train a head on a mostly random "
+            f"backbone. Give weights written for timm:{name} (a trainlab run of the same model, or that model's timm "
+            f"weights), or mode=finetune to train every layer"
+        )
+    log.warning("%s. mode=finetune trains on, but the backbone starts mostly from random initialisation: this is "
+                "not the transfer you asked for; check model.options.weights", what)
 
 
 def _timm_filter(backbone: nn.Module, state: dict, path) -> dict:
