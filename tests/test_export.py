@@ -36,14 +36,14 @@ def run(tmp_path_factory):
 
 
 def trainlab_proba(run_dir, paths):
-    model, meta, dev = load_run_model(run_dir, "best", "cpu")
-    proba, ok = predict_paths(model, paths, size=meta["image_size"], policy=meta["resize"], device=dev)
+    model, _, data_config, dev = load_run_model(run_dir, "best", "cpu")
+    proba, ok = predict_paths(model, paths, data_config=data_config, device=dev)
     assert ok.all()
-    return proba, meta
+    return proba, data_config
 
 
-def pixels(paths, meta):
-    return np.stack([decode_image(p, tuple(meta["image_size"]), meta["resize"]) for p in paths])
+def pixels(paths, data_config):
+    return np.stack([decode_image(p, data_config.size, data_config.resize) for p in paths])
 
 
 def test_onnx_in_onnxruntime_equals_trainlab(run, capsys):

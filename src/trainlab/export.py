@@ -65,13 +65,12 @@ def export_run(run: str | Path, *, fmt: str = "onnx", out: str | Path | None = N
 
     if fmt not in FORMATS:
         raise TrainlabError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
-    model, meta, _ = load_run_model(run, checkpoint, device="cpu")
-    data_config = model.data_config
-    metadata = {
+    model, meta, data_config, _ = load_run_model(run, checkpoint, device="cpu")
+    metadata = {  # the deployment's contract: the run's DataConfig, spelled for a reader without trainlab
         "trainlab_version": __version__, "run": str(Path(run).resolve()), "checkpoint": checkpoint,
         "model": meta.get("model"), "classes": [str(c) for c in meta["classes"]], "target": meta.get("target"),
-        "image_size": [int(v) for v in meta["image_size"]], "resize": meta["resize"],
-        "mean": [float(v) for v in data_config["mean"]], "std": [float(v) for v in data_config["std"]],
+        "image_size": list(data_config.size), "resize": data_config.resize,
+        "mean": list(data_config.mean), "std": list(data_config.std),
         "input": "uint8 (N, H, W, 3) RGB pixels, decoded and resized as 'resize' says",
         "output": "float32 (N, K) class probabilities in the order of 'classes'",
     }
