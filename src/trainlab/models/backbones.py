@@ -10,12 +10,15 @@ Modes (option ``mode``):
 - ``frozen``: backbone parameters do not train, and the backbone stays in eval mode even after
   ``model.train()``, so its BatchNorm running statistics and dropout do not change either; only the
   head trains. (Keras does the same for a frozen BatchNormalization layer.)
-- ``finetune``: everything trains; :meth:`Classifier.param_groups` gives the backbone a lower learning rate.
+- ``finetune``: everything trains (the trainer's :mod:`trainlab.train.param_groups` gives the backbone a
+  lower learning rate).
 - ``staged``: starts frozen; the trainer calls :meth:`Classifier.unfreeze_backbone` at the stage boundary.
 
 Weights (option ``weights``): a local ``.safetensors`` or ``.pth``/``.pt`` file, read without running
 pickle code: a timm/ImageNet state dict (its classifier, if present, is dropped) or a checkpoint an
-earlier trainlab run wrote (``backbone.*`` + ``head.*``; the head is kept when its shape fits).
+earlier trainlab run wrote (``backbone.*`` + ``head.*``; the head is kept when its shape fits). A file
+written for another architecture that fills less than 95 % of the backbone is an error in ``frozen`` and
+``staged`` mode (the frozen backbone would stay mostly random) and a loud warning in ``finetune``.
 ``pretrained="hub"`` uses timm's own download code (needs a network; never used by the tests).
 """
 
