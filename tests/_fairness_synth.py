@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trainlab.predictions import make_frame, validate
+from trainlab.artifacts.predictions import Predictions
 
 RACES = ["Black", "East Asian", "Indian", "Latino", "Middle Eastern", "Southeast Asian", "White"]
 
@@ -22,12 +22,12 @@ def proba_for(y_pred: np.ndarray, k: int, rng) -> np.ndarray:
 def table(y_true, y_pred, attrs: dict, classes, seed: int = 0, split: str = "test") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return make_frame(classes=list(classes), y_true=y_true, y_pred=y_pred, proba=proba_for(y_pred, len(classes), rng),
-                      split=split, attributes=pd.DataFrame(attrs))
+    return Predictions.build(classes=list(classes), y_true=y_true, y_pred=y_pred, proba=proba_for(y_pred, len(classes), rng),
+                      split=split, attributes=pd.DataFrame(attrs)).frame
 
 
 def predictions(y_true, y_pred, attrs: dict, classes, seed: int = 0):
-    return validate(table(y_true, y_pred, attrs, classes, seed))
+    return Predictions.from_frame(table(y_true, y_pred, attrs, classes, seed))
 
 
 def planted(n_per_group: int, *, seed: int, extra_error: float, k: int = 2, base_error: float = 0.12,

@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.evaluate.compare import compare
-from trainlab.predictions import make_frame, write_predictions
+from trainlab.artifacts.predictions import Predictions
 
 CLASSES = ["cat", "dog", "eel"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -30,11 +30,11 @@ def _proba_for(y_pred, seed):
 def _write_run(run, correct, *, seed=0, shuffle=False, history=True, ids=None):
     """A run folder whose test predictions are right exactly where `correct` is True."""
     y_pred = np.where(correct, Y, (Y + 1) % 3)
-    frame = make_frame(classes=CLASSES, y_true=Y, proba=_proba_for(y_pred, seed), split="test",
-                       ids=ids if ids is not None else [f"item{i}" for i in range(N)])
+    frame = Predictions.build(classes=CLASSES, y_true=Y, proba=_proba_for(y_pred, seed), split="test",
+                       ids=ids if ids is not None else [f"item{i}" for i in range(N)]).frame
     if shuffle:  # row order must not matter: items are paired by id
         frame = frame.sample(frac=1, random_state=seed).reset_index(drop=True)
-    write_predictions(frame, run / "predictions" / "test.csv")
+    Predictions.from_frame(frame).write(run / "predictions" / "test.csv")
     if history:
         epochs = np.arange(1, 6)
         pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "train_acc": 1 - 0.5 / epochs,

@@ -10,13 +10,14 @@ import pytest
 from sklearn import metrics as skm
 
 from trainlab.cli import main
-from trainlab.evaluate.evaluate import evaluate
+from trainlab.artifacts.metrics import Metrics
+from trainlab.evaluate.evaluate import evaluate, output_folder
 from trainlab.evaluate.plots import confusion_matrix_figure
-from trainlab.predictions import make_frame, write_predictions
+from trainlab.artifacts.predictions import Predictions
 
 CLASSES = ["ant", "bee", "cricket", "dragonfly", "earwig", "flea"]
 PNG = b"\x89PNG\r\n\x1a\n"
-KEYS = {"split", "n", "n_classes", "classes", "source", "accuracy", "top5_accuracy", "balanced_accuracy", "f1_macro",
+KEYS = {"kind", "schema_version", "split", "n", "classes", "source", "accuracy", "top5_accuracy", "balanced_accuracy", "f1_macro",
         "f1_weighted", "roc_auc", "roc_auc_average", "log_loss", "ece", "ece_bins", "undefined",
         "y_pred_differs_from_argmax", "files", "trainlab_version"}
 
@@ -28,8 +29,15 @@ def _write_run(run, split="test", n=240, classes=CLASSES, seed=0):
     logits = rng.normal(size=(n, k))
     logits[np.arange(n), y] += 1.2
     proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    frame = make_frame(classes=classes, y_true=y, proba=proba, split=split, ids=[f"im{i}" for i in range(n)])
-    return write_predictions(frame, run / "predictions" / f"{split}.csv")
+    frame = Predictions.build(classes=classes, y_true=y, proba=proba, split=split, ids=[f"im{i}" for i in range(n)]).frame
+    return Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
+
+
+def _evaluate(target, split="test", out=None, plots=True):
+    """evaluate, then write where the command line writes."""
+    result = evaluate(target, split, plots=plots)
+    result.write(output_folder(target, out))
+    return result.metrics
 
 
 def _arrays_from_csv(path):
@@ -43,9 +51,9 @@ def _arrays_from_csv(path):
 def test_run_folder_writes_files_and_matches_sklearn(tmp_path):
     run = tmp_path / "run"
     path = _write_run(run)
-    returned = evaluate(run)
+    returned = _evaluate(run)
+    assert returned == Metrics.read(run)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert returned == metrics
     assert KEYS <= set(metrics)
     assert metrics["split"] == "test" and metrics["n"] == 240 and metrics["classes"] == CLASSES
     assert metrics["source"] == str(path)
@@ -78,8 +86,8 @@ def test_run_folder_writes_files_and_matches_sklearn(tmp_path):
 def test_other_split_is_named_by_split(tmp_path):
     run = tmp_path / "run"
     _write_run(run, split="val")
-    metrics = evaluate(run, split="val")
-    assert metrics["split"] == "val"
+    metrics = _evaluate(run, split="val")
+    assert metrics.split == "val"
     assert (run / "metrics_val.json").exists() and (run / "per_class_val.csv").exists()
     assert (run / "plots" / "reliability_val.png").exists()
     assert not (run / "metrics.json").exists()
@@ -89,10 +97,10 @@ def test_a_predictions_file_next_to_it_or_in_out(tmp_path):
     path = _write_run(tmp_path / "x", split="test")
     ext = tmp_path / "other_tool.csv"
     pd.read_csv(path).drop(columns=["id", "path", "split"]).to_csv(ext, index=False)  # another tool's minimal table
-    evaluate(ext)
+    _evaluate(ext)
     assert json.loads((tmp_path / "metrics_other_tool.json").read_text())["n"] == 240
     assert (tmp_path / "plots" / "confusion_matrix_other_tool.png").exists()
-    evaluate(ext, out=tmp_path / "elsewhere", plots=False)
+    _evaluate(ext, out=tmp_path / "elsewhere", plots=False)
     assert (tmp_path / "elsewhere" / "metrics_other_tool.json").exists()
     assert not (tmp_path / "elsewhere" / "plots").exists()
 
@@ -101,8 +109,8 @@ def test_undefined_values_are_explained_not_nan(tmp_path):
     run = tmp_path / "run"
     y = np.array([0, 0, 1, 1, 2, 2])  # class 'dog' absent
     proba = np.array([[.8, .1, .05, .05], [.3, .5, .1, .1], [.1, .7, .1, .1], [.2, .2, .5, .1], [.1, .1, .7, .1], [.1, .1, .2, .6]])
-    write_predictions(make_frame(classes=["ant", "bee", "cat", "dog"], y_true=y, proba=proba), run / "predictions" / "test.csv")
-    evaluate(run, plots=False)
+    Predictions.from_frame(Predictions.build(classes=["ant", "bee", "cat", "dog"], y_true=y, proba=proba).frame).write(run / "predictions" / "test.csv")
+    _evaluate(run, plots=False)
     text = (run / "metrics.json").read_text()
     assert "NaN" not in text
     metrics = json.loads(text)
@@ -143,11 +151,12 @@ def test_cli_prints_summary(tmp_path, capsys):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda f: f.drop(columns=["y_true"]), r"missing column\(s\) \['y_true'\]"),
+        (lambda f: f.drop(columns=["y_pred"]), r"missing column\(s\) \['y_pred'\]"),
+        (lambda f: f.drop(columns=["y_true"]), r"this predictions table has no true labels; evaluate needs y_true"),
         (lambda f: f.assign(p_ant=f["p_ant"] + 0.2), r"line 2: probabilities sum to"),
         (lambda f: f.assign(y_true=["wasp"] + list(f["y_true"][1:])), r"line 2, column 'y_true': label 'wasp'"),
     ],
-    ids=["missing column", "sums not 1", "unseen label"],
+    ids=["missing column", "no labels", "sums not 1", "unseen label"],
 )
 def test_bad_tables_reach_the_cli_as_errors(tmp_path, capsys, change, message):
     path = _write_run(tmp_path / "run")

@@ -12,7 +12,7 @@ from _fairness_synth import RACES, planted, predictions, table
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import audit, audit_cli
-from trainlab.predictions import write_predictions
+from trainlab.artifacts.predictions import Predictions
 
 
 def _ci_flags(result, measure=None):
@@ -88,7 +88,7 @@ def test_undefined_ratio_is_null_with_a_reason_never_nan(tmp_path):
     y_true = rng.integers(0, 3, 200)
     y_pred = rng.integers(0, 2, 200)
     frame = table(y_true, y_pred, {"grp": grp}, ["a", "b", "c"])
-    path = write_predictions(frame, tmp_path / "p.csv")
+    path = Predictions.from_frame(frame).write(tmp_path / "p.csv")
     result = audit_cli(path, by=["grp"], bootstrap=100, out=tmp_path / "out")
     text = (tmp_path / "out" / "audit.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
@@ -152,7 +152,7 @@ def test_probabilities_not_summing_to_one_fail_on_the_cli(tmp_path, capsys):
 def test_cli_writes_every_output_and_the_tables_agree_with_audit_json(tmp_path, capsys):
     frame = table(*_planted_arrays(), classes=["Female", "Male"])
     run = tmp_path / "run"
-    write_predictions(frame, run / "predictions" / "test.csv")
+    Predictions.from_frame(frame).write(run / "predictions" / "test.csv")
     assert main(["audit", str(run), "--by", "race", "--by", "race,gender", "--bootstrap", "200",
                  "--reference", "White"]) == 0
     out = run / "audit"
@@ -234,7 +234,7 @@ def test_intersecting_an_attribute_with_the_true_label_compares_within_each_clas
     run = tmp_path / "run"
     (run / "predictions").mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"target": "gender"}))
-    write_predictions(table(y_true, y_pred, {"race": race}, ["Female", "Male"]), run / "predictions" / "test.csv")
+    Predictions.from_frame(table(y_true, y_pred, {"race": race}, ["Female", "Male"])).write(run / "predictions" / "test.csv")
     # by the run's target name (from run.json) or by y_true: the same groups
     result = audit_cli(run, by=["race,gender"], bootstrap=300, seed=1)
     same = audit(predictions(y_true, y_pred, {"race": race}, ["Female", "Male"]), by=["race,y_true"], bootstrap=300, seed=1)

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.fairness.mitigate import mitigate, mitigate_cli
-from trainlab.predictions import make_frame, read_predictions, validate, write_predictions
+from trainlab.artifacts.predictions import Predictions
 
 
 def _binary(n, seed, shift=1.0):
@@ -21,8 +21,8 @@ def _binary(n, seed, shift=1.0):
     y = rng.integers(0, 2, n)
     logit = (2 * y - 1) * 1.2 + rng.normal(0, 1, n) - np.where(race == "B", shift, 0.0)
     p = 1 / (1 + np.exp(-logit))
-    return make_frame(classes=["no", "yes"], y_true=y, proba=np.column_stack([1 - p, p]),
-                      attributes=pd.DataFrame({"race": race}))
+    return Predictions.build(classes=["no", "yes"], y_true=y, proba=np.column_stack([1 - p, p]),
+                      attributes=pd.DataFrame({"race": race})).frame
 
 
 def _multiclass(n, seed):
@@ -34,7 +34,7 @@ def _multiclass(n, seed):
     logits[np.arange(n), y] += 2.0
     logits[:, 0] += np.where(race == "B", 1.5, 0.0)
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    return make_frame(classes=["c0", "c1", "c2", "c3"], y_true=y, proba=p, attributes=pd.DataFrame({"race": race}))
+    return Predictions.build(classes=["c0", "c1", "c2", "c3"], y_true=y, proba=p, attributes=pd.DataFrame({"race": race})).frame
 
 
 def _run(tmp_path, make, n=3000):
@@ -42,7 +42,7 @@ def _run(tmp_path, make, n=3000):
     for split, seed in (("val", 1), ("test", 2)):
         frame = make(n, seed)
         frame["split"] = split
-        write_predictions(frame, run / "predictions" / f"{split}.csv")
+        Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
     return run
 
 
@@ -57,7 +57,7 @@ def test_binary_demographic_parity_is_reduced_and_the_output_is_a_run_others_rea
     assert main(["mitigate", str(run), "--by", "race", "--bootstrap", "100", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "demographic_parity_difference" in printed and "before (95% CI)" in printed
-    before, after = read_predictions(run, "test"), read_predictions(out, "test")
+    before, after = Predictions.read(run, "test"), Predictions.read(out, "test")
     assert _dp(before) > 0.15
     assert _dp(after) < 0.5 * _dp(before)
     # same rows, same columns, same probabilities; only y_pred moved
@@ -82,7 +82,7 @@ def test_binary_demographic_parity_is_reduced_and_the_output_is_a_run_others_rea
 @pytest.mark.parametrize("constraint", ["equalized_odds", "true_positive_rate_parity"])
 def test_binary_odds_constraints_reduce_their_gap(tmp_path, constraint):
     run = _run(tmp_path, _binary)
-    val, test = read_predictions(run, "val"), read_predictions(run, "test")
+    val, test = Predictions.read(run, "val"), Predictions.read(run, "test")
     result = mitigate(val, test, by="race", constraint=constraint, bootstrap=0)
     rows = {(r["split"], r["measure"]): r for r in result["record"]["before_after"]}
     measure = "equalized_odds_difference" if constraint == "equalized_odds" else "equal_opportunity_difference"
@@ -94,7 +94,7 @@ def test_binary_odds_constraints_reduce_their_gap(tmp_path, constraint):
 
 
 def test_thresholds_are_seeded():
-    val, test = validate(_binary(2000, 1)), validate(_binary(2000, 2))
+    val, test = Predictions.from_frame(_binary(2000, 1)), Predictions.from_frame(_binary(2000, 2))
     a = mitigate(val, test, by="race", seed=3, bootstrap=0)["test"].y_pred
     b = mitigate(val, test, by="race", seed=3, bootstrap=0)["test"].y_pred
     np.testing.assert_array_equal(a, b)
@@ -111,16 +111,16 @@ def test_multiclass_offsets_reach_the_tolerance_on_val_and_reduce_the_gap_on_tes
     test_dp = rows[("test", "demographic_parity_difference")]
     assert test_dp["after"] < 0.5 * test_dp["before"]
     # the headline is the worst class; recompute it one-vs-rest with fairlearn
-    after = read_predictions(out, "test")
+    after = Predictions.read(out, "test")
     worst = max(demographic_parity_difference((after.y_true == k).astype(int), (after.y_pred == k).astype(int),
                                               sensitive_features=after.frame["race"]) for k in range(4))
     assert test_dp["after"] == pytest.approx(worst)
-    np.testing.assert_allclose(after.proba, read_predictions(run, "test").proba)
+    np.testing.assert_allclose(after.proba, Predictions.read(run, "test").proba)
 
 
 def test_bad_inputs(tmp_path):
     frame = _binary(400, 0)
-    write_predictions(frame, tmp_path / "only-test" / "predictions" / "test.csv")
+    Predictions.from_frame(frame).write(tmp_path / "only-test" / "predictions" / "test.csv")
     with pytest.raises(TrainlabError, match=r"no predictions for split 'val'"):
         mitigate_cli(tmp_path / "only-test", by="race")
     with pytest.raises(TrainlabError, match="not a run folder"):
@@ -128,8 +128,8 @@ def test_bad_inputs(tmp_path):
     val = frame.copy()
     val.loc[val["race"] == "C", "y_true"] = "yes"  # group C has only 'yes' on val
     with pytest.raises(TrainlabError, match=r"group 'C' has only 'yes' among its val labels"):
-        mitigate(validate(val), validate(frame), by="race", bootstrap=0)
+        mitigate(Predictions.from_frame(val), Predictions.from_frame(frame), by="race", bootstrap=0)
     with pytest.raises(TrainlabError, match=r"no attribute column 'age'.*\['race'\]"):
-        mitigate(validate(frame), validate(frame), by="age")
+        mitigate(Predictions.from_frame(frame), Predictions.from_frame(frame), by="age")
     with pytest.raises(TrainlabError, match="one grouping"):
-        mitigate(validate(frame), validate(frame), by=["race", "gender"])
+        mitigate(Predictions.from_frame(frame), Predictions.from_frame(frame), by=["race", "gender"])

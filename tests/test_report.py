@@ -19,7 +19,7 @@ import pytest
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.evaluate.evaluate import evaluate
-from trainlab.predictions import make_frame, write_predictions
+from trainlab.artifacts.predictions import Predictions
 from trainlab.report.blocks import fmt, fmt_p
 from trainlab.report.html import build_report
 from trainlab.report.markdown import to_html
@@ -54,9 +54,9 @@ def make_run(root: Path, name: str, *, seed: int = 0, accuracy: float = 0.7, n: 
         proba[np.arange(n), y_pred] += 0.6
         proba /= proba.sum(1, keepdims=True)
         attributes = pd.DataFrame({"region": GROUPS[np.arange(n) % 3]})
-        frame = make_frame(classes=classes, y_true=y, proba=proba, ids=[f"img{i:04d}" for i in range(n)],
-                           paths=[f"images/img{i:04d}.jpg" for i in range(n)], split=split, attributes=attributes)
-        write_predictions(frame, run / "predictions" / f"{split}.csv")
+        frame = Predictions.build(classes=classes, y_true=y, proba=proba, ids=[f"img{i:04d}" for i in range(n)],
+                           paths=[f"images/img{i:04d}.jpg" for i in range(n)], split=split, attributes=attributes).frame
+        Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
     if history:
         epochs = np.arange(1, 7)
         pd.DataFrame({"epoch": epochs, "train_loss": 2 / epochs, "train_acc": 1 - 0.6 / epochs, "val_loss": 2.2 / epochs,
@@ -80,7 +80,7 @@ def make_run(root: Path, name: str, *, seed: int = 0, accuracy: float = 0.7, n: 
         (run / "data" / "summary.json").write_text(json.dumps(summary))
         _png(run / "data" / "class_distribution.png", (200, 120, 40))
     if evaluated:
-        evaluate(run, split="test")
+        evaluate(run, split="test").write(run)
     return run
 
 
@@ -252,7 +252,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
     from trainlab.fairness.audit import audit
     from trainlab.fairness.mitigate import mitigate_cli
-    from trainlab.predictions import read_predictions
+    from trainlab.artifacts.predictions import Predictions
 
     run = Path(root) / name
     rng = np.random.default_rng(seed)
@@ -263,11 +263,11 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
         right = rng.random(n) < np.where(group == "south", 0.6, 0.9)
         y_pred = np.where(right, y, 1 - y)
         p_male = np.where(y_pred == 1, 0.55 + 0.4 * rng.random(n), 0.45 * rng.random(n))
-        frame = make_frame(classes=classes, y_true=y, proba=np.stack([1 - p_male, p_male], 1), split=split,
-                           ids=[f"face{i}" for i in range(n)], attributes=pd.DataFrame({"race": group}))
-        write_predictions(frame, run / "predictions" / f"{split}.csv")
-    evaluate(run, split="test")
-    audit(read_predictions(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
+        frame = Predictions.build(classes=classes, y_true=y, proba=np.stack([1 - p_male, p_male], 1), split=split,
+                           ids=[f"face{i}" for i in range(n)], attributes=pd.DataFrame({"race": group})).frame
+        Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
+    evaluate(run, split="test").write(run)
+    audit(Predictions.read(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
     mitigate_cli(run, by="race", bootstrap=200)
     return run
 

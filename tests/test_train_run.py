@@ -173,6 +173,28 @@ def test_predict_on_a_folder_equals_the_runs_own_test_predictions(seed_run, ip10
     assert (merged["y_pred"] == merged["y_pred_run"]).all()
 
 
+def test_predictions_of_unlabelled_images_are_valid_and_judges_say_they_need_labels(seed_run, tmp_path, capsys):
+    """The bug: predict on unlabelled images wrote y_true="" and evaluate/audit then failed with "label 'nan' has no
+    probability column". The table is valid; the judges that need labels say so."""
+    from trainlab.artifacts.predictions import Predictions
+
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    for path in pd.read_csv(seed_run / "predictions" / "test.csv")["path"][:4]:
+        (folder / path.rsplit("/", 1)[-1]).write_bytes(open(path, "rb").read())
+    table_path = tmp_path / "new.csv"
+    assert main(["predict", str(seed_run), str(folder), "--out", str(table_path)]) == 0
+    capsys.readouterr()
+    table = Predictions.read(table_path)
+    assert len(table) == 4 and not table.labelled_rows.any() and table.classes == CLASSES
+    for verb in (["evaluate", str(table_path)], ["audit", str(table_path), "--by", "split"]):
+        assert main(verb) == 2
+        err = capsys.readouterr().err
+        assert f"this predictions table has no true labels; {verb[0]} needs y_true" in err, err
+        assert "nan" not in err
+    assert not (tmp_path / "metrics_new.json").exists()
+
+
 def test_predict_on_a_dataset_and_on_files(seed_run, ip102, tmp_path, capsys):
     out = tmp_path / "all.csv"
     assert main(["predict", str(seed_run), str(ip102), "--out", str(out)]) == 0

@@ -112,18 +112,24 @@ def cmd_runs(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from trainlab.train.predict import predict_cli
+    from trainlab.train.predict import default_out, predict
 
-    predict_cli(args.run, args.inputs, out=args.out, checkpoint=args.checkpoint, batch_size=args.batch_size,
-                device=args.device, on_bad_image=args.on_bad_image)
+    table = predict(args.run, args.inputs, checkpoint=args.checkpoint, batch_size=args.batch_size,
+                    device=args.device, on_bad_image=args.on_bad_image)
+    target = table.write(args.out or default_out(args.run))
+    print(f"{len(table)} predictions -> {target}")
+    print(table.summary())
     return 0
 
 
 # ---- judging -----------------------------------------------------------------------------
 def cmd_evaluate(args) -> int:
-    from trainlab.evaluate.evaluate import evaluate_cli
+    from trainlab.evaluate.evaluate import evaluate, output_folder
 
-    evaluate_cli(args.target, split=args.split, out=args.out)
+    result = evaluate(args.target, split=args.split)
+    folder = output_folder(args.target, args.out)
+    result.write(folder)
+    print(result.summary(folder))
     return 0
 
 

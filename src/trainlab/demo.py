@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from trainlab import __version__
+from trainlab.artifacts.metrics import Metrics
 from trainlab.errors import TrainlabError
 from trainlab.utils.io import write_json
 from trainlab.utils.log import get_logger
@@ -279,11 +280,10 @@ def _train(demo: Demo, key: str, name: str, recipe: dict) -> Path:
         shutil.rmtree(run)
     run = Path(train_from_recipe(path, overrides=[]))
     demo.paths[key] = str(run)
-    metrics = run / "metrics.json"
-    if metrics.is_file():
-        m = json.loads(metrics.read_text())
-        demo.figures[key] = {"accuracy": m.get("accuracy"), "balanced_accuracy": m.get("balanced_accuracy"),
-                             "classes": m.get("n_classes"), "test_items": m.get("n")}
+    if Metrics.exists_in(run):
+        m = Metrics.read(run)
+        demo.figures[key] = {"accuracy": m.accuracy, "balanced_accuracy": m.balanced_accuracy,
+                             "classes": m.n_classes, "test_items": m.n}
     return run
 
 
@@ -301,10 +301,10 @@ def _compare(demo: Demo) -> None:
 def _audit(demo: Demo) -> None:
     _need(demo, "face")
     from trainlab.fairness.audit import audit
-    from trainlab.predictions import read_predictions
+    from trainlab.artifacts.predictions import Predictions
 
     run = Path(demo.paths["face"])
-    result = audit(read_predictions(run, "test"), by=[GROUP_ATTRIBUTE], bootstrap=demo.settings.bootstrap, seed=demo.seed)
+    result = audit(Predictions.read(run, "test"), by=[GROUP_ATTRIBUTE], bootstrap=demo.settings.bootstrap, seed=demo.seed)
     result.write(run / "audit")
     demo.paths["audit"] = str(run / "audit")
     grouping = result.audits[0]

@@ -23,9 +23,10 @@ import pandas as pd
 from trainlab import __version__
 from trainlab.errors import TrainlabError
 from trainlab.evaluate.mcnemar import holm, mcnemar
-from trainlab.evaluate.metrics import METRIC_KEYS, compute_metrics
+from trainlab.artifacts.metrics import METRIC_KEYS
+from trainlab.artifacts.predictions import Predictions
+from trainlab.evaluate.metrics import compute_metrics
 from trainlab.evaluate.tables import markdown_table
-from trainlab.predictions import Predictions, read_predictions
 from trainlab.utils.io import atomic_write_text, write_json, write_table
 from trainlab.utils.log import get_logger
 
@@ -144,8 +145,9 @@ def compare(runs, *, names=None, split: str = "test", out: str | Path = "compare
 
     entries, items, sources, histories = [], {}, {}, {}
     for name, run in zip(names, runs):
-        pred = read_predictions(run, split)
-        result = compute_metrics(pred.y_true, pred.y_pred, pred.proba, classes=pred.classes)
+        pred = Predictions.read(run, split)
+        pred.require_labels("compare")
+        result = compute_metrics(pred.y_true, pred.y_pred, pred.proba, classes=list(pred.classes))
         items[name] = _correct_by_id(pred)
         sources[name] = str(pred.source)
         history = read_history(run)

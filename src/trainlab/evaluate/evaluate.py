@@ -1,6 +1,7 @@
 """``trainlab evaluate``: metrics, per-class table, top confusions and plots from one predictions table.
 
-Reads only the predictions table (``trainlab.predictions``), never a model or an image.
+Reads only the predictions table (:class:`trainlab.artifacts.predictions.Predictions`), never a model or an image;
+writes the :class:`trainlab.artifacts.metrics.Metrics` artifact beside its tables and plots.
 
 Where the files go (``<tag>`` keeps outputs of different splits or files apart):
 
@@ -16,6 +17,7 @@ Where the files go (``<tag>`` keeps outputs of different splits or files apart):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +25,10 @@ import pandas as pd
 
 from trainlab import __version__
 from trainlab.evaluate.calibration import calibration_bins
-from trainlab.evaluate.metrics import METRIC_KEYS, compute_metrics, top_confusions
-from trainlab.predictions import Predictions, read_predictions
-from trainlab.utils.io import write_json, write_table
+from trainlab.artifacts.metrics import METRIC_KEYS, Metrics
+from trainlab.artifacts.predictions import Predictions
+from trainlab.evaluate.metrics import compute_metrics, top_confusions
+from trainlab.utils.io import write_table
 from trainlab.utils.log import get_logger
 
 log = get_logger(__name__)
@@ -43,14 +46,14 @@ LABELS = {
 }
 
 
-def output_names(target: str | Path, split: str, out: str | Path | None) -> tuple[Path, dict[str, str]]:
-    """The output folder and the file names (relative to it) for evaluating ``target``."""
+def output_names(target: str | Path, split: str) -> dict[str, str]:
+    """The file names (relative to the output folder) for evaluating ``target``."""
     target = Path(target)
     if target.is_dir():
-        folder, suffix, tag = Path(out) if out else target, "" if split == "test" else f"_{split}", split
+        suffix, tag = "" if split == "test" else f"_{split}", split
     else:
-        folder, suffix, tag = Path(out) if out else target.parent, f"_{target.stem}", target.stem
-    return folder, {
+        suffix, tag = f"_{target.stem}", target.stem
+    return {
         "metrics": f"metrics{suffix}.json",
         "per_class": f"per_class{suffix}.csv",
         "top_confusions": f"top_confusions{suffix}.csv",
@@ -67,86 +70,102 @@ def _split_name(pred: Predictions, target: Path, split: str) -> str:
     return str(values[0]) if len(values) == 1 and values[0] else target.stem
 
 
-def evaluate(target: str | Path, split: str = "test", out: str | Path | None = None, *, plots: bool = True) -> dict:
-    """Evaluate a run folder's ``predictions/<split>`` table, or a predictions file; write and return metrics.
-
-    The returned dict is exactly what ``metrics.json`` holds: ``split``, ``n``, ``n_classes``,
-    ``classes``, ``source`` (the predictions file read), the metrics of
-    :func:`trainlab.evaluate.metrics.compute_metrics` (``accuracy``, ``top5_accuracy``,
-    ``balanced_accuracy``, ``f1_macro``, ``f1_weighted``, ``roc_auc``, ``roc_auc_average``,
-    ``log_loss``, ``ece``, ``ece_bins``; ``None`` where undefined, with the reason under ``undefined``),
-    ``y_pred_differs_from_argmax`` (rows whose ``y_pred`` is not the most probable class),
-    ``files`` and ``trainlab_version``. Per-class figures are in ``per_class.csv``.
-    """
-    return _evaluate(target, split, out, plots)[0]
-
-
-def _evaluate(target, split, out, plots) -> tuple[dict, pd.DataFrame, pd.DataFrame, Path]:
-    from trainlab.evaluate import plots as P  # matplotlib only when evaluating
-
+def output_folder(target: str | Path, out: str | Path | None = None) -> Path:
+    """Where an evaluation of ``target`` is written: ``out``, else the run folder, else the file's folder."""
     target = Path(target)
-    pred = read_predictions(target, split)
-    folder, names = output_names(target, split, out)
+    return Path(out) if out else target if target.is_dir() else target.parent
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``evaluate`` found: ``metrics`` (the :class:`Metrics` artifact), the per-class table, the top
+    confusions, and what the plots are drawn from. ``write(folder)`` stores it all; ``summary()`` says it in text."""
+
+    metrics: Metrics
+    per_class: pd.DataFrame
+    confusions: pd.DataFrame
+    confusion: np.ndarray  # counts, rows = true class
+    calibration: dict  # reliability bins (trainlab.evaluate.calibration.calibration_bins)
+    label: str  # the run or file name, for figure titles
+
+    def write(self, folder: str | Path) -> Path:
+        """Write tables, plots and (last, so its presence means the set is complete) the metrics file."""
+        folder = Path(folder)
+        files, m = self.metrics.files, self.metrics
+        write_table(self.per_class, folder / files["per_class"])
+        write_table(self.confusions, folder / files["top_confusions"])
+        if "reliability" in files:
+            from trainlab.evaluate import plots as P  # matplotlib only when drawing
+
+            for key, normalize, what in (("confusion_matrix", False, "counts"), ("confusion_matrix_normalized", True, "row-normalised")):
+                fig = P.confusion_matrix_figure(self.confusion, list(m.classes), normalize=normalize,
+                                                title=f"Confusion matrix ({what}): {self.label}, {m.split}, n = {m.n:,}")
+                P.save(fig, folder / files[key])
+            fig = P.reliability_figure(self.calibration, ece=m.ece, title=f"Reliability: {self.label}, {m.split}, n = {m.n:,}")
+            P.save(fig, folder / files["reliability"])
+        path = m.write(folder / files["metrics"])
+        log.debug("wrote %s", path)
+        return path
+
+    def summary(self, folder: str | Path | None = None) -> str:
+        return format_summary(self.metrics, folder, self.per_class, self.confusions)
+
+
+def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bool = True) -> Evaluation:
+    """Evaluate a run folder's ``predictions/<split>`` table, or a predictions file (or a table already read).
+
+    Returns an :class:`Evaluation`; ``.write(output_folder(target, out))`` stores ``metrics.json`` (the
+    metrics of :func:`trainlab.evaluate.metrics.compute_metrics`, ``None`` where undefined with the reason
+    under ``undefined``), ``per_class.csv``, ``top_confusions.csv`` and, with ``plots``, the figures.
+    The table must have a true label on every row.
+    """
+    pred = target if isinstance(target, Predictions) else Predictions.read(target, split)
+    target = Path(target) if not isinstance(target, Predictions) else (pred.source or Path("predictions.csv"))
+    pred.require_labels("evaluate")
+    names = output_names(target, split)
     y_true, y_pred, proba = pred.y_true, pred.y_pred, pred.proba
-    result = compute_metrics(y_true, y_pred, proba, classes=pred.classes)
-    per_class = result.pop("per_class")
-    undefined = result.pop("undefined")
-    split_name = _split_name(pred, target, split)
-    label = target.name if target.is_dir() else target.stem
+    result = compute_metrics(y_true, y_pred, proba, classes=list(pred.classes))
+    per_class = pd.DataFrame(result.pop("per_class"), columns=list(PER_CLASS_COLUMNS))
+    result.pop("n_classes")
+    metrics = Metrics(
+        split=_split_name(pred, target, split),
+        classes=pred.classes,
+        source=str(pred.source),
+        y_pred_differs_from_argmax=int((proba.argmax(axis=1) != y_pred).sum()),
+        files=dict(names) if plots else {k: v for k, v in names.items() if not v.startswith("plots/")},
+        trainlab_version=__version__,
+        **result,  # n, the headline metrics, roc_auc_average, ece_bins, undefined
+    )
+    from sklearn.metrics import confusion_matrix
 
-    metrics = {
-        "split": split_name,
-        "n": result.pop("n"),
-        "n_classes": result.pop("n_classes"),
-        "classes": list(pred.classes),
-        "source": str(pred.source),
-        **{key: result.pop(key) for key in METRIC_KEYS},
-        **result,  # roc_auc_average, ece_bins
-        "undefined": undefined,
-        "y_pred_differs_from_argmax": int((proba.argmax(axis=1) != y_pred).sum()),
-        "files": dict(names) if plots else {k: v for k, v in names.items() if not v.startswith("plots/")},
-        "trainlab_version": __version__,
-    }
-
-    per_class = pd.DataFrame(per_class, columns=list(PER_CLASS_COLUMNS))
-    write_table(per_class, folder / names["per_class"])
-    confusions = top_confusions(y_true, y_pred, classes=pred.classes)
-    write_table(confusions, folder / names["top_confusions"])
-    if plots:
-        from sklearn.metrics import confusion_matrix
-
-        cm = confusion_matrix(y_true, y_pred, labels=np.arange(len(pred.classes)))
-        n = metrics["n"]
-        for key, normalize, what in (("confusion_matrix", False, "counts"), ("confusion_matrix_normalized", True, "row-normalised")):
-            fig = P.confusion_matrix_figure(cm, pred.classes, normalize=normalize,
-                                            title=f"Confusion matrix ({what}): {label}, {split_name}, n = {n:,}")
-            P.save(fig, folder / names[key])
-        bins = calibration_bins(y_true, proba, n_bins=metrics["ece_bins"])
-        fig = P.reliability_figure(bins, ece=metrics["ece"], title=f"Reliability: {label}, {split_name}, n = {n:,}")
-        P.save(fig, folder / names["reliability"])
-    write_json(folder / names["metrics"], metrics)  # last, so metrics.json means the whole set is there
-    log.debug("wrote %s", folder / names["metrics"])
-    return metrics, per_class, confusions, folder
+    return Evaluation(
+        metrics=metrics,
+        per_class=per_class,
+        confusions=top_confusions(y_true, y_pred, classes=list(pred.classes)),
+        confusion=confusion_matrix(y_true, y_pred, labels=np.arange(len(pred.classes))),
+        calibration=calibration_bins(y_true, proba, n_bins=metrics.ece_bins),
+        label=target.name if target.is_dir() else target.stem,
+    )
 
 
-def format_summary(metrics: dict, folder: Path, per_class: pd.DataFrame | None = None,
+def format_summary(metrics: Metrics, folder: Path | None = None, per_class: pd.DataFrame | None = None,
                    confusions: pd.DataFrame | None = None) -> str:
     """A compact, readable text summary of an evaluation."""
     lines = [
-        f"{metrics['source']}: split {metrics['split']}, {metrics['n']:,} items, {metrics['n_classes']} classes",
+        f"{metrics.source}: split {metrics.split}, {metrics.n:,} items, {metrics.n_classes} classes",
     ]
     for key in METRIC_KEYS:
-        value = metrics[key]
-        name = LABELS[key] + (f" ({metrics['ece_bins']} bins)" if key == "ece" else "")
+        value = metrics.value(key)
+        name = LABELS[key] + (f" ({metrics.ece_bins} bins)" if key == "ece" else "")
         if value is None:
-            text = f"undefined: {metrics['undefined'].get(key, '')}"
+            text = f"undefined: {metrics.undefined.get(key, '')}"
         else:
             text = f"{value:.4f}"
             if key == "roc_auc":
-                text += f"  ({metrics['roc_auc_average']})"
+                text += f"  ({metrics.roc_auc_average})"
         lines.append(f"  {name:<20} {text}")
-    if metrics["y_pred_differs_from_argmax"]:
-        lines.append(f"  note: y_pred is not the most probable class on {metrics['y_pred_differs_from_argmax']:,} rows")
+    if metrics.y_pred_differs_from_argmax:
+        lines.append(f"  note: y_pred is not the most probable class on {metrics.y_pred_differs_from_argmax:,} rows")
     if per_class is not None and len(per_class) > 2:
         scored = per_class[per_class["support"] > 0].sort_values(["f1", "support"], ascending=[True, False])
         worst = [f"{row['class']} {row['f1']:.2f} (n={row['support']})" for _, row in scored.head(5).iterrows()]
@@ -155,11 +174,6 @@ def format_summary(metrics: dict, folder: Path, per_class: pd.DataFrame | None =
         lines.append("most frequent confusions (true -> predicted):")
         for _, row in confusions.head(5).iterrows():
             lines.append(f"  {row['true']} -> {row['predicted']}: {row['count']} ({row['share_of_true']:.1%} of {row['true']})")
-    lines.append(f"wrote {folder}: " + ", ".join(metrics["files"].values()))
+    if folder is not None:
+        lines.append(f"wrote {folder}: " + ", ".join(metrics.files.values()))
     return "\n".join(lines)
-
-
-def evaluate_cli(target: str | Path, split: str = "test", out: str | Path | None = None) -> dict:
-    metrics, per_class, confusions, folder = _evaluate(target, split, out, plots=True)
-    print(format_summary(metrics, folder, per_class, confusions))
-    return metrics

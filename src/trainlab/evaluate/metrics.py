@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from trainlab.artifacts.metrics import METRIC_KEYS
 from trainlab.evaluate.calibration import N_BINS, expected_calibration_error
 
 TOP_K = 5
-METRIC_KEYS = (
-    "accuracy", "top5_accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "roc_auc", "log_loss", "ece",
-)
 
 
 def check_arrays(y_true, y_pred, proba, *, classes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

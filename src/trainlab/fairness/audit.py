@@ -1,6 +1,6 @@
 """The fairness audit: any classifier's predictions, across any attributes, with uncertainty.
 
-    result = audit(read_predictions(run, "test"), by=["race", ["race", "gender"]], favorable="Male")
+    result = audit(Predictions.read(run, "test"), by=["race", ["race", "gender"]], favorable="Male")
     result.flagged, result.data["audits"][0]["disparities"]["demographic_parity_difference"]
 
 The groups are the values of an attribute column of the predictions table (or the combinations of
@@ -20,7 +20,7 @@ from trainlab.fairness.analysis import analyse
 from trainlab.fairness.bootstrap import CI_LEVEL
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
-from trainlab.predictions import Predictions, read_predictions
+from trainlab.artifacts.predictions import Predictions
 from trainlab.utils.log import get_logger
 
 SCHEMA = "trainlab.audit/1"
@@ -111,7 +111,8 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         compares races within each true gender (per-class accuracy by race, as in Gender Shades).
     """
     if not isinstance(predictions, Predictions):
-        raise TypeError("audit() takes a trainlab.predictions.Predictions; use read_predictions(path) first")
+        raise TypeError("audit() takes a trainlab.artifacts.predictions.Predictions; use Predictions.read(path) first")
+    predictions.require_labels("audit")
     if int(bootstrap) < 0:
         raise TrainlabError(f"--bootstrap must be 0 (no intervals) or a positive number of resamples, not {bootstrap}")
     if int(min_group_size) < 1:
@@ -181,7 +182,7 @@ def default_out(target: Path, split: str) -> Path:
 def audit_cli(target, by, split: str = "test", favorable=None, reference=None, bootstrap: int = 1000,
               min_group_size: int = 30, seed: int = 0, out=None) -> AuditResult:
     """``trainlab audit``: read, audit, write everything, print the summary."""
-    pred = read_predictions(target, split)
+    pred = Predictions.read(target, split)
     result = audit(pred, by=by, favorable=favorable, reference=reference, bootstrap=bootstrap,
                    min_group_size=min_group_size, seed=seed, target=run_target(Path(target)))
     out = Path(out) if out is not None else default_out(Path(target), split)

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
-from trainlab.predictions import Predictions, read_predictions, validate, write_predictions
+from trainlab.artifacts.predictions import Predictions
 from trainlab.utils.io import write_json, write_table
 from trainlab.utils.log import get_logger
 
@@ -127,9 +127,7 @@ def _offsets(val: Predictions, test: Predictions, gval, gtest, *, constraint, to
 
 
 def _with_predictions(pred: Predictions, y_pred: np.ndarray) -> Predictions:
-    frame = pred.frame.copy()
-    frame["y_pred"] = np.asarray(pred.classes, dtype=object)[y_pred]
-    return validate(frame, source=pred.source)
+    return pred.with_y_pred(y_pred)
 
 
 def before_after(before: dict, after: dict, split: str) -> list[dict]:
@@ -221,12 +219,12 @@ def mitigate_cli(run, by, constraint: str = "demographic_parity", favorable=None
     if not run.is_dir():
         raise TrainlabError(f"{run}: not a run folder; mitigate needs <run>/predictions/val.csv and test.csv "
                             "(thresholds are fitted on val and judged on test)")
-    val, test = read_predictions(run, "val"), read_predictions(run, "test")
+    val, test = Predictions.read(run, "val"), Predictions.read(run, "test")
     result = mitigate(val, test, by=by, constraint=constraint, favorable=favorable, tolerance=tolerance,
                       min_group_size=min_group_size, seed=seed, bootstrap=bootstrap)
     out = Path(out) if out is not None else run / f"mitigated-{constraint}"
     for split in ("val", "test"):
-        write_predictions(result[split].frame, out / "predictions" / f"{split}.csv")
+        result[split].write(out / "predictions" / f"{split}.csv")
     write_json(out / "mitigation.json", result["record"])
     table = pd.DataFrame([{**{k: v for k, v in r.items() if not k.endswith("_ci")},
                            "before_ci_low": r["before_ci"][0] if r["before_ci"] else None,

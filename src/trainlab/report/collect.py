@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from trainlab.artifacts import ArtifactError
+from trainlab.artifacts.metrics import Metrics
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
@@ -78,6 +80,17 @@ def kind_of(path: Path) -> str:
 
 
 # ---- small safe readers --------------------------------------------------------------------
+def read_artifact(cls, where: Path, notes: list[str]):
+    """``cls.read(where)``, or ``None`` when the file is absent; a file that is there but wrong is a note."""
+    if not cls.exists_in(where):
+        return None
+    try:
+        return cls.read(where)
+    except ArtifactError as exc:
+        notes.append(f"{exc}; its section is left out")
+        return None
+
+
 def read_json(path: Path, notes: list[str]) -> Any | None:
     if not path.is_file():
         return None
@@ -203,7 +216,7 @@ class Run(Found):
     config_text: str | None = None
     history: pd.DataFrame | None = None
     curves: Image | None = None
-    metrics: dict | None = None
+    metrics: Metrics | None = None
     metrics_note: str | None = None  # e.g. "evaluated by the report from predictions/test.csv"
     per_class: pd.DataFrame | None = None
     top_confusions: pd.DataFrame | None = None
@@ -228,7 +241,7 @@ def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True
     run.history = _read_history(path / "history.csv", notes)
     run.curves = read_image(path / "plots" / "curves.png", "Training curves: loss and accuracy per epoch", notes)
 
-    run.metrics = read_json(path / "metrics.json", notes)
+    run.metrics = read_artifact(Metrics, path, notes)
     eval_folder = path
     if run.metrics is None and _has_predictions(path, "test"):
         eval_folder = workdir / f"evaluate-{_safe(name)}"
@@ -236,7 +249,7 @@ def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True
     if run.metrics is not None:
         run.per_class = read_csv(eval_folder / "per_class.csv", notes)
         run.top_confusions = read_csv(eval_folder / "top_confusions.csv", notes)
-        files = run.metrics.get("files") or {}
+        files = run.metrics.files
         captions = {
             "confusion_matrix": "Confusion matrix (counts)",
             "confusion_matrix_normalized": "Confusion matrix, rows normalised (recall shares)",
@@ -283,12 +296,14 @@ def _has_predictions(path: Path, split: str) -> bool:
     return any((path / "predictions" / f"{split}{s}").is_file() for s in (".csv", ".parquet"))
 
 
-def _evaluate_here(run: Path, folder: Path, notes: list[str]) -> tuple[dict | None, str | None]:
+def _evaluate_here(run: Path, folder: Path, notes: list[str]) -> tuple[Metrics | None, str | None]:
     """A run with test predictions but no metrics.json: evaluate into the report's scratch folder (the run is not touched)."""
     from trainlab.evaluate.evaluate import evaluate
 
     try:
-        metrics = evaluate(run, split="test", out=folder)
+        result = evaluate(run, split="test")
+        result.write(folder)
+        metrics = result.metrics
     except TrainlabError as exc:
         notes.append(f"the test predictions could not be evaluated: {exc}")
         return None, None
@@ -361,9 +376,9 @@ def _test_items(path: Path) -> tuple | None:
     if not _has_predictions(path, "test"):
         return None
     try:
-        from trainlab.predictions import read_predictions
+        from trainlab.artifacts.predictions import Predictions
 
-        pred = read_predictions(path, "test")
+        pred = Predictions.read(path, "test")
     except TrainlabError:
         return None
     frame = pred.frame[["id", "y_true"]].astype(str).sort_values("id")

@@ -41,12 +41,12 @@ def overview(ids: Ids, runs: list, *, intro: str | None, notes: list[str]) -> Se
     if runs:
         rows = []
         for run in runs:
-            rj, m = run.run_json or {}, run.metrics or {}
+            rj, m = run.run_json or {}, run.metrics
             rows.append({
                 "run": run.name, "model": rj.get("model"), "target": rj.get("target"),
-                "classes": rj.get("num_classes") or m.get("n_classes"), "test items": m.get("n"),
-                "epochs": rj.get("epochs_done"), "accuracy": m.get("accuracy"),
-                "balanced_accuracy": m.get("balanced_accuracy"), "f1_macro": m.get("f1_macro"),
+                "classes": rj.get("num_classes") or (m.n_classes if m else None), "test items": m.n if m else None,
+                "epochs": rj.get("epochs_done"), "accuracy": m.accuracy if m else None,
+                "balanced_accuracy": m.balanced_accuracy if m else None, "f1_macro": m.f1_macro if m else None,
                 "train time": (rj.get("timings") or {}).get("train_s"),
             })
         frame = pd.DataFrame(rows)
@@ -90,7 +90,7 @@ def _run_line(run, rj: dict) -> str | None:
         parts.append(f"Model {rj['model']}")
     if rj.get("target"):
         parts.append(f"classifying '{rj['target']}'")
-    n = rj.get("num_classes") or (run.metrics or {}).get("n_classes")
+    n = rj.get("num_classes") or (run.metrics.n_classes if run.metrics else None)
     if n:
         parts.append(f"{n:,} classes")
     if rj.get("epochs_done") is not None:
@@ -243,28 +243,26 @@ def _metrics(ids: Ids, run) -> Section:
     m = run.metrics
     if m is None:
         return sec.add(B.missing("no test metrics: the run has no metrics.json and no test predictions to evaluate."))
-    undefined = m.get("undefined") or {}
-    sec.add(B.p(f"{m.get('split', 'test')} split: {fmt(m.get('n'))} items, {fmt(m.get('n_classes'))} classes.", "small"))
+    undefined = m.undefined
+    sec.add(B.p(f"{m.split} split: {fmt(m.n)} items, {fmt(m.n_classes)} classes.", "small"))
     if run.metrics_note:
         sec.add(B.p(run.metrics_note, "small"))
     cards = []
     for key, label, _ in METRICS:
-        if key in HEADLINE and key in m:
-            cards.append({"label": label, "text": fmt(m[key]), "title": undefined.get(key),
-                          "attrs": _metric_attrs(run.name, key, m[key])})
+        if key in HEADLINE:
+            cards.append({"label": label, "text": fmt(m.value(key)), "title": undefined.get(key),
+                          "attrs": _metric_attrs(run.name, key, m.value(key))})
     sec.add(B.stats(cards))
     rows = []
     for key, label, definition in METRICS:
-        if key not in m:
-            continue
-        value = m[key]
+        value = m.value(key)
         text = fmt(value, 4)
-        note = undefined.get(key) or (m.get("roc_auc_average") if key == "roc_auc" else None) or definition
+        note = undefined.get(key) or (m.roc_auc_average if key == "roc_auc" else None) or definition
         rows.append(B.Row([B.Cell(label), B.Cell(text, True, undefined.get(key), _metric_attrs(run.name, key, value)),
                            B.Cell(note)]))
     sec.add(B.table(B.Table([B.Column("metric"), B.Column("value", True), B.Column("definition")], rows, row_headers=True)))
-    if m.get("y_pred_differs_from_argmax"):
-        sec.add(B.p(f"y_pred is not the most probable class on {fmt(m['y_pred_differs_from_argmax'])} items "
+    if m.y_pred_differs_from_argmax:
+        sec.add(B.p(f"y_pred is not the most probable class on {fmt(m.y_pred_differs_from_argmax)} items "
                     "(e.g. after threshold mitigation); label metrics use y_pred, score metrics the probabilities.", "small"))
     return sec
 
@@ -276,7 +274,7 @@ def _errors(ids: Ids, run) -> Section:
     if run.eval_images:
         matrices = [im for im in run.eval_images if "confusion" in im.path.name]
         others = [im for im in run.eval_images if "confusion" not in im.path.name]
-        k = int(run.metrics.get("n_classes") or 0)
+        k = run.metrics.n_classes
         if matrices and k > 25:
             sec.add(B.p(f"At {k} classes the matrices are shown at full resolution: scroll inside each box to pan. "
                         "The table of top confusions below lists the most frequent errors.", "small"))

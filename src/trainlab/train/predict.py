@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from trainlab.artifacts.predictions import Predictions
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger, progress
 
@@ -147,11 +148,14 @@ def model_output_size(model) -> int:
     return int(spec["num_classes"])
 
 
-def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None = None, checkpoint: str = "best",
-            batch_size: int = 256, device: str = "auto", on_bad_image: str = "error") -> tuple[Path, pd.DataFrame]:
-    """Write the predictions table for ``inputs`` (see the module docstring); returns (file, table)."""
-    from trainlab.predictions import PROB_PREFIX, write_predictions
+def default_out(run: str | Path) -> Path:
+    """Where ``trainlab predict`` writes the table unless told otherwise."""
+    return Path(run) / "predictions" / "predict.csv"
 
+
+def predict(run: str | Path, inputs: list[str | Path], *, checkpoint: str = "best", batch_size: int = 256,
+            device: str = "auto", on_bad_image: str = "error") -> Predictions:
+    """The predictions table for ``inputs`` (see the module docstring); ``.write(file)`` stores it."""
     if batch_size < 1:
         raise TrainlabError(f"--batch-size must be at least 1; got {batch_size}")
     model, meta, data_config, dev = load_run_model(run, checkpoint, device)
@@ -168,26 +172,9 @@ def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None
     rows, proba = rows[ok].reset_index(drop=True), proba[ok]
     if len(rows) == 0:
         raise TrainlabError("none of the inputs could be decoded as an image")
-    names = np.asarray(classes, dtype=object)
-    core = pd.DataFrame({"id": rows["id"].astype(str), "path": rows["path"].astype(str), "split": rows["split"],
-                         "y_true": rows["y_true"], "y_pred": names[proba.argmax(1)]})
-    probs = pd.DataFrame(proba.astype(np.float64), columns=[PROB_PREFIX + c for c in classes])
-    attributes = rows.drop(columns=[c for c in ("id", "path", "split", "y_true") if c in rows.columns])
-    table = pd.concat([core, probs, attributes.reset_index(drop=True)], axis=1)
-    target = Path(out) if out is not None else Path(run) / "predictions" / "predict.csv"
-    write_predictions(table, target)
-    return target, table
-
-
-def predict_cli(run, inputs, *, out=None, checkpoint="best", batch_size=256, device="auto", on_bad_image="error") -> Path:
-    target, table = predict(run, inputs, out=out, checkpoint=checkpoint, batch_size=batch_size, device=device,
-                            on_bad_image=on_bad_image)
-    counts = table["y_pred"].value_counts()
-    print(f"{len(table)} predictions -> {target}")
-    labelled = table["y_true"].astype(str) != ""
-    if labelled.any():
-        acc = float((table.loc[labelled, "y_true"] == table.loc[labelled, "y_pred"]).mean())
-        print(f"accuracy on the {int(labelled.sum())} labelled images: {acc:.4f}")
-    print("predicted classes: " + ", ".join(f"{name} {n}" for name, n in counts.head(10).items())
-          + (" ..." if len(counts) > 10 else ""))
-    return target
+    codes = rows["y_true"].map({c: i for i, c in enumerate(classes)}).fillna(-1).to_numpy(dtype=np.int64)
+    table = Predictions.build(
+        classes=classes, proba=proba, y_true=codes, ids=rows["id"], paths=rows["path"], split=rows["split"],
+        attributes=rows.drop(columns=[c for c in ("id", "path", "split", "y_true") if c in rows.columns]),
+    )
+    return table

@@ -315,7 +315,7 @@ def _summarize(manifest, run_dir: Path) -> None:
 
 
 def _write_predictions(trainer, manifest, index: dict[str, np.ndarray], run_dir: Path, is_main: bool) -> dict[str, str]:
-    from trainlab.predictions import make_frame, write_predictions
+    from trainlab.artifacts.predictions import Predictions
 
     written = {}
     frame = manifest.frame
@@ -327,11 +327,11 @@ def _write_predictions(trainer, manifest, index: dict[str, np.ndarray], run_dir:
         if not is_main:
             continue
         part = frame.iloc[rows]
-        table = make_frame(
+        table = Predictions.build(
             classes=list(manifest.classes), y_true=part["label"].to_numpy(), proba=proba, ids=part["id"].to_numpy(),
             paths=part["path"].astype(str).to_numpy(), split=split, attributes=part[manifest.attributes],
         )
-        path = write_predictions(table, run_dir / "predictions" / f"{split}.csv")
+        path = table.write(run_dir / "predictions" / f"{split}.csv")
         acc = float((proba.argmax(1) == part["label"].to_numpy()).mean())
         log.info("%s: %d predictions, accuracy %.4f -> %s", split, len(rows), acc, path)
         written[split] = str(path.relative_to(run_dir))
@@ -345,6 +345,6 @@ def _evaluate(run_dir: Path) -> None:
         log.info("evaluation skipped: trainlab.evaluate is not available in this build; run 'trainlab evaluate %s' later", run_dir)
         return
     try:
-        evaluate(run_dir, split="test")
+        evaluate(run_dir, split="test").write(run_dir)
     except TrainlabError as exc:  # training succeeded; say what failed and how to redo it
         log.error("evaluation of the test predictions failed: %s; run 'trainlab evaluate %s' after fixing it", exc, run_dir)
