@@ -10,6 +10,7 @@ from sklearn import metrics as skm
 
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
+from trainlab.artifacts.compare import Comparison
 from trainlab.evaluate.compare import compare
 from trainlab.artifacts.predictions import Predictions
 
@@ -53,16 +54,23 @@ def _pattern(both_right, a_only, b_only):
     return a, b
 
 
+def _compare(runs, out, **options) -> dict:
+    """compare, write where the command line would, and read compare.json back through its artifact."""
+    result = compare(runs, **options)
+    result.write(out)
+    assert Comparison.read(out) == result.comparison
+    return Comparison.read(out).model_dump(mode="json")
+
+
 def test_two_runs_table_plot_and_mcnemar(tmp_path):
     a, b = _pattern(20, 1, 6)  # hand-worked: b=1, c=6 -> p = 2·(C(7,0)+C(7,1))/2^7 = 0.125
     ra = _write_run(tmp_path / "cnn", a, seed=0)
     rb = _write_run(tmp_path / "effnet", b, seed=1, shuffle=True)
     out = tmp_path / "cmp"
-    result = compare([ra, rb], out=out)
+    result = _compare([ra, rb], out)
     for name in ("compare.json", "metrics.csv", "mcnemar.csv", "compare.md"):
         assert (out / name).exists()
     assert (out / "plots" / "val_curves.png").read_bytes()[:8] == PNG
-    assert json.loads((out / "compare.json").read_text()) == json.loads(json.dumps(result))
 
     pair = result["mcnemar"][0]
     assert (pair["a"], pair["b"]) == ("cnn", "effnet")
@@ -100,7 +108,7 @@ def test_three_runs_every_pair_with_holm(tmp_path):
     rng = np.random.default_rng(5)
     corrects = [rng.random(N) < q for q in (0.9, 0.5, 0.3)]
     runs = [_write_run(tmp_path / f"r{i}", c, seed=i) for i, c in enumerate(corrects)]
-    result = compare(runs, out=tmp_path / "cmp")
+    result = _compare(runs, tmp_path / "cmp")
     pairs = result["mcnemar"]
     assert [(p["a"], p["b"]) for p in pairs] == [("r0", "r1"), ("r0", "r2"), ("r1", "r2")]
     raw = []
@@ -121,7 +129,7 @@ def test_run_without_history_still_compares(tmp_path):
     a, b = _pattern(20, 3, 3)
     ra = _write_run(tmp_path / "a", a)
     rb = _write_run(tmp_path / "b", b, history=False)
-    result = compare([ra, rb], out=tmp_path / "cmp")
+    result = _compare([ra, rb], tmp_path / "cmp")
     assert result["runs"][1]["history"] is None and result["runs"][0]["epochs"] == 5
     assert (tmp_path / "cmp" / "plots" / "val_curves.png").exists()
     assert result["mcnemar"][0]["p_value"] == 1.0
@@ -147,12 +155,12 @@ def test_same_ids_different_labels_and_duplicate_ids(tmp_path):
     frame.loc[4, "y_true"] = "eel" if frame.loc[4, "y_true"] != "eel" else "cat"
     frame.to_csv(path, index=False)
     with pytest.raises(TrainlabError, match="item id 'item4' has y_true"):
-        compare([ra, rb], out=tmp_path / "cmp")
+        _compare([ra, rb], tmp_path / "cmp")
     frame = pd.read_csv(ra / "predictions" / "test.csv")
     frame.loc[3, "id"] = "item0"
     frame.to_csv(ra / "predictions" / "test.csv", index=False)
     with pytest.raises(TrainlabError, match=r"line 5, column 'id': id 'item0' appears more than once"):
-        compare([ra, rb], out=tmp_path / "cmp")
+        _compare([ra, rb], tmp_path / "cmp")
 
 
 def test_bad_history_and_bad_arguments(tmp_path, capsys):
@@ -175,7 +183,7 @@ def test_predictions_files_from_another_tool_compare_too(tmp_path):
     a, b = _pattern(20, 5, 1)
     ra = _write_run(tmp_path / "a", a)
     rb = _write_run(tmp_path / "b", b, history=False)
-    result = compare([ra / "predictions" / "test.csv", rb / "predictions" / "test.csv"], names=["A", "B"], out=tmp_path / "cmp")
+    result = _compare([ra / "predictions" / "test.csv", rb / "predictions" / "test.csv"], tmp_path / "cmp", names=["A", "B"])
     assert (result["mcnemar"][0]["a_only"], result["mcnemar"][0]["b_only"]) == (5, 1)
     assert "val_curves" not in result["files"]  # no history, so no curves to draw
     assert not (tmp_path / "cmp" / "plots").exists()

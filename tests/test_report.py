@@ -23,6 +23,7 @@ from trainlab.artifacts.predictions import Predictions
 from trainlab.report.blocks import fmt, fmt_p
 from trainlab.report.html import build_report
 from trainlab.report.markdown import to_html
+from trainlab.reporting import make_report
 
 EVIL = '<script>alert("x")</script>'
 EVIL_ATTR = '"><img src=x onerror=alert(1)>'
@@ -79,6 +80,11 @@ def make_run(root: Path, name: str, *, seed: int = 0, accuracy: float = 0.7, n: 
         (run / "data").mkdir(parents=True, exist_ok=True)
         (run / "data" / "summary.json").write_text(json.dumps(summary))
         _png(run / "data" / "class_distribution.png", (200, 120, 40))
+        from trainlab.models.registry import create_model
+        from trainlab.models.summary import summarize
+
+        # what `trainlab train` writes at the end of training (it holds the model; the report never builds one)
+        summarize(create_model("seed_cnn", k, input_size=[32, 32]), (3, 32, 32), name="seed_cnn").write(run)
     if evaluated:
         evaluate(run, split="test").write(run)
     return run
@@ -135,7 +141,7 @@ def two_runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report_two(two_runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    build_report(list(two_runs), out=out, title="Two runs")
+    make_report(list(two_runs), out=out, title="Two runs")
     return out, out.read_text(encoding="utf-8")
 
 
@@ -218,15 +224,22 @@ def test_page_structure_toc_and_comparison(two_runs, report_two):
     assert text.count("no fairness audit of this run") == 2
 
 
-def test_missing_parts_are_said_plainly_and_the_run_is_not_changed(tmp_path):
+def test_missing_parts_are_said_plainly_and_the_renderer_changes_nothing(tmp_path):
     run = make_run(tmp_path, "bare", history=False, meta=False, evaluated=False)
     before = sorted(p.relative_to(run) for p in run.rglob("*"))
-    out = build_report([run], out=tmp_path / "r.html")
-    text = out.read_text(encoding="utf-8")
-    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # evaluated in a scratch folder
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # the renderer only reads
     assert "no training history" in text and "no config.yaml and no run.json" in text
     assert "no model summary" in text and "no fairness audit" in text
-    assert "evaluated by the report" in text
+    assert f"no metrics.json: &#39;trainlab evaluate {run}&#39; makes it" in text
+    assert not Page(text).with_attr("data-metric", "accuracy")
+
+
+def test_trainlab_report_evaluates_a_run_without_metrics_first(tmp_path):
+    run = make_run(tmp_path, "bare", history=False, meta=False, evaluated=False)
+    text = make_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert (run / "metrics.json").is_file()  # where 'trainlab evaluate' writes it
+    assert "trainlab report ran &#39;trainlab evaluate" in text
     page = Page(text)
     frame = test_predictions(run)
     acc = [e for e in page.with_attr("data-metric", "accuracy")]
@@ -243,8 +256,29 @@ def test_a_run_with_only_run_json_and_a_broken_image(tmp_path):
     text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
     assert "curves.png is not a readable image" in text
     assert "NaN loss at step 12" in text  # the failed status is shown
-    assert "no test metrics" in text and "no model summary: could not be built" in text
+    assert "no test metrics" in text and "no model summary: no model_summary.json in the run" in text
     assert "<img" not in text
+
+
+@pytest.mark.parametrize("status, warned", [("finished", False), ("stopped-early", False), ("failed", True),
+                                            ("interrupted", True)])
+def test_only_abnormal_run_statuses_are_warned_about(tmp_path, status, warned):
+    """The bug: the trainer writes 'stopped-early' for early stopping, and the report marked it abnormal."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"model": "seed_cnn", "status": status}))
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert (f"Status in run.json: {status}" in text) == warned
+
+
+def test_model_section_reads_the_summary_train_wrote(two_runs, report_two):
+    from trainlab.artifacts.model_summary import ModelSummary
+
+    _, text = report_two
+    summary = ModelSummary.read(two_runs[0])
+    cells = [e for e in Page(text).with_attr("data-model", "total") if e["attrs"]["data-run"] == "cnn"]
+    assert [int(e["attrs"]["data-value"]) for e in cells] == [summary.total]
+    assert summary.total == sum(layer.params for layer in summary.layers) > 0
 
 
 def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 5) -> Path:
@@ -317,8 +351,8 @@ def test_compare_folder_given_is_used_not_recomputed(two_runs, tmp_path):
     from trainlab.evaluate.compare import compare
 
     cmp = tmp_path / "cmp"
-    compare(list(two_runs), names=["A", "B"], out=cmp)
-    text = build_report([*two_runs, cmp], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    compare(list(two_runs), names=["A", "B"]).write(cmp)
+    text = make_report([*two_runs, cmp], out=tmp_path / "r.html").read_text(encoding="utf-8")
     page = Page(text)
     assert [e["attrs"]["data-key"] for e in page.with_attr("data-mcnemar", "A|B")]
     assert not page.with_attr("data-mcnemar", "cnn|transfer")  # the given compare covers these runs
@@ -328,7 +362,7 @@ def test_compare_folder_given_is_used_not_recomputed(two_runs, tmp_path):
 def test_runs_on_different_items_are_not_compared(tmp_path):
     a = make_run(tmp_path, "a", n=60)
     b = make_run(tmp_path, "b", n=90)
-    text = build_report([a, b], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    text = make_report([a, b], out=tmp_path / "r.html").read_text(encoding="utf-8")
     assert "McNemar" not in text and "Run: a" in text and "Run: b" in text
 
 

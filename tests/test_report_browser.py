@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from test_report import make_face_run, make_run
-from trainlab.report.html import build_report
+from trainlab.reporting import make_report
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -77,7 +77,7 @@ def test_report_in_chromium(tmp_path, capsys):
     chromium_or_skip()
     runs = [make_run(tmp_path, "cnn", seed=1, accuracy=0.8), make_run(tmp_path, "transfer", seed=2, accuracy=0.55),
             make_face_run(tmp_path, "faces")]
-    html = build_report(runs, out=tmp_path / "report.html", title="Report test")
+    html = make_report(runs, out=tmp_path / "report.html", title="Report test")
     shot = tmp_path / "report.png"
     seen = open_report(html, shot)
 

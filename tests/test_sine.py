@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainlab.cli import main
-from trainlab.experiments.fitting import Recipe, fit, mse, parameter_counts
+from trainlab.experiments.fitting import FitRecipe, fit, mse, parameter_counts
 from trainlab.experiments.sine import Problem, fit_metrics
 from trainlab.models.factory import create_model
 
@@ -59,7 +59,7 @@ def test_fit_walks_a_fresh_permutation_in_keras_sized_batches():
             return x * self.w
 
     x = torch.arange(100, dtype=torch.float32)[:, None]
-    result = fit(Recorder(), x, x.clone(), recipe=Recipe(lr=0.01, epochs=2, batch_size=32), seed=3)
+    result = fit(Recorder(), x, x.clone(), recipe=FitRecipe(lr=0.01, epochs=2, batch_size=32), seed=3)
     assert [len(b) for b in seen] == [32, 32, 32, 4] * 2  # ceil(100/32) = 4 steps per epoch, the last one short
     assert result.steps == 8 and len(result.train_loss) == 2
     epoch1, epoch2 = torch.cat(seen[:4]), torch.cat(seen[4:])
@@ -72,7 +72,7 @@ def test_short_fit_lowers_the_mse_by_a_large_factor():
     torch.manual_seed(0)
     mlp = create_model("sine_mlp", 1)
     before = mse(mlp, x, y).item()
-    result = fit(mlp, x, y, recipe=Recipe(lr=0.01, epochs=5), seed=0)  # the coursework's MLP recipe
+    result = fit(mlp, x, y, recipe=FitRecipe(lr=0.01, epochs=5), seed=0)  # the coursework's MLP recipe
     after = mse(mlp, x, y).item()
     assert before / after > 50
     assert result.train_loss[-1] < result.train_loss[0] / 10
@@ -81,7 +81,7 @@ def test_short_fit_lowers_the_mse_by_a_large_factor():
         rnn = create_model(name, 1)
         xr = x[:, None]  # one timestep of one feature
         before = mse(rnn, xr, y).item()
-        fit(rnn, xr, y, recipe=Recipe(lr=0.01, epochs=5), seed=0)
+        fit(rnn, xr, y, recipe=FitRecipe(lr=0.01, epochs=5), seed=0)
         assert before / mse(rnn, xr, y).item() > 10, name
 
 
@@ -90,7 +90,7 @@ def test_fit_is_reproducible_for_a_seed():
     losses = []
     for _ in range(2):
         torch.manual_seed(5)
-        losses.append(fit(create_model("sine_gru", 1), x[:, None], y, recipe=Recipe(lr=0.01, epochs=2), seed=5).train_loss)
+        losses.append(fit(create_model("sine_gru", 1), x[:, None], y, recipe=FitRecipe(lr=0.01, epochs=2), seed=5).train_loss)
     assert losses[0] == losses[1]
 
 
@@ -117,8 +117,8 @@ def test_metrics_skip_points_where_f_is_undefined_beyond_the_domain():
     assert m["extrapolation_mse"] == pytest.approx(0.25) and m["extrapolation_max_abs_error"] == pytest.approx(0.5)
 
 
-RESULT_KEYS = {"schema_version", "experiment", "function", "domain", "data", "seeds", "target_mse", "all_below_target",
-               "models", "windows", "notes", "environment", "timings_s", "quick", "files"}
+RESULT_KEYS = {"kind", "schema_version", "experiment", "function", "domain", "data", "seeds", "target_mse", "all_below_target",
+               "models", "windows", "notes", "environment", "timings_s", "quick", "reduced", "files"}
 MODEL_KEYS = {"label", "registry_name", "architecture", "coursework", "params", "recipe", "runs", "summary", "below_target"}
 RUN_KEYS = {"seed", "test_mse", "test_nmse", "test_max_abs_error", "train_mse", "extrapolation_mse", "extrapolation_max_abs_error",
             "wall_s", "final_train_loss"}

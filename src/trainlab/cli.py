@@ -134,9 +134,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from trainlab.evaluate.compare import compare_cli
+    from trainlab.evaluate.compare import compare
 
-    compare_cli(args.runs, split=args.split, out=args.out, names=args.names)
+    result = compare(args.runs, names=args.names, split=args.split)
+    result.write(args.out)
+    print(result.summary())
+    print(f"\nwrote {args.out}: " + ", ".join(result.comparison.files.values()))
     return 0
 
 
@@ -177,24 +180,33 @@ def cmd_mitigate(args) -> int:
 
 # ---- experiments, demo, report -----------------------------------------------------------
 def _sine_options(args) -> dict:
+    if args.out.exists() and not args.out.is_dir():
+        raise TrainlabError(f"--out {args.out} is a file; give a folder (it is created if missing)")
     return dict(
-        out=args.out, epochs=args.epochs, seeds=args.seeds, quick=args.quick, first_seed=args.seed,
+        epochs=args.epochs, seeds=args.seeds, quick=args.quick, first_seed=args.seed,
         device=args.device, threads=args.threads, workers=args.jobs,
     )
 
 
-def cmd_sine(args) -> int:
-    from trainlab.experiments.sine import sine_cli
-
-    sine_cli(**_sine_options(args), windows=args.windows, windows_epochs=args.windows_epochs)
+def _write_fitting(result, out: Path) -> int:
+    path = result.write(out)
+    print(result.summary())
+    print(f"Wrote {path} and the tables and figures beside it.")
     return 0
+
+
+def cmd_sine(args) -> int:
+    from trainlab.experiments.sine import sine
+
+    options = _sine_options(args)
+    return _write_fitting(sine(**options, windows=args.windows, windows_epochs=args.windows_epochs), args.out)
 
 
 def cmd_fit_function(args) -> int:
-    from trainlab.experiments.sine import fit_function_cli
+    from trainlab.experiments.sine import fit_function
 
-    fit_function_cli(fn=args.fn, domain=args.domain, standardize=args.standardize, **_sine_options(args))
-    return 0
+    options = _sine_options(args)
+    return _write_fitting(fit_function(fn=args.fn, domain=args.domain, standardize=args.standardize, **options), args.out)
 
 
 def cmd_demo(args) -> int:
@@ -205,9 +217,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from trainlab.report.html import report_cli
+    from trainlab.reporting import make_report
 
-    report_cli(args.runs, out=args.out, title=args.title)
+    print(f"report: {make_report(args.runs, out=args.out, title=args.title)}")
     return 0
 
 

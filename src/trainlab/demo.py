@@ -292,10 +292,11 @@ def _compare(demo: Demo) -> None:
     from trainlab.evaluate.compare import compare
 
     folder = demo.out / "compare"
-    result = compare([demo.paths["seed_cnn"], demo.paths["transfer"]], names=["seed CNN", "transfer"], out=folder)
+    result = compare([demo.paths["seed_cnn"], demo.paths["transfer"]], names=["seed CNN", "transfer"])
+    result.write(folder)
     demo.paths["compare"] = str(folder)
-    pair = result["mcnemar"][0]
-    demo.figures["compare"] = {k: pair[k] for k in ("accuracy_a", "accuracy_b", "a_only", "b_only", "p_value", "verdict")}
+    pair = result.comparison.mcnemar[0]
+    demo.figures["compare"] = {k: getattr(pair, k) for k in ("accuracy_a", "accuracy_b", "a_only", "b_only", "p_value", "verdict")}
 
 
 def _audit(demo: Demo) -> None:
@@ -349,33 +350,30 @@ def _interval(ci) -> str:
 
 
 def _sine(demo: Demo) -> None:
-    from trainlab.experiments.sine import run_experiment, write_outputs
+    from trainlab.experiments.sine import run_experiment
 
     s = demo.settings
     folder = demo.out / "sine"
     workers = max(1, min(2, os.cpu_count() or 1))  # the fits are independent jobs: one process per core
-    results, arrays = run_experiment(epochs=s.sine_epochs, seeds=s.sine_seeds, first_seed=demo.seed, ks=s.sine_windows,
-                                     windows_epochs=s.sine_windows_epochs, threads=1, workers=workers)
     windows = (f"the windowed task for k = {', '.join(map(str, s.sine_windows))} with {s.sine_windows_epochs} epochs"
                if s.sine_windows else "no windowed task")
     epochs = "the coursework's 100 epochs" if s.sine_epochs == 100 else f"{s.sine_epochs} epochs instead of the coursework's 100"
-    results["reduced"] = (
-        f"Reduced for the demo's time budget: {epochs}, {s.sine_seeds} seed(s) instead of 5, {windows}. "
-        "'trainlab sine' runs the full experiment."
-    )
-    results["quick"] = demo.quick
-    write_outputs(results, arrays, folder)
+    reduced = (f"Reduced for the demo's time budget: {epochs}, {s.sine_seeds} seed(s) instead of 5, {windows}. "
+               "'trainlab sine' runs the full experiment.")
+    result = run_experiment(epochs=s.sine_epochs, seeds=s.sine_seeds, first_seed=demo.seed, ks=s.sine_windows,
+                            windows_epochs=s.sine_windows_epochs, threads=1, workers=workers, quick=demo.quick, reduced=reduced)
+    result.write(folder)
     demo.paths["sine"] = str(folder)
-    demo.figures["sine_test_mse"] = {k: m["runs"][0]["test_mse"] for k, m in results["models"].items()}
+    demo.figures["sine_test_mse"] = {k: m.runs[0]["test_mse"] for k, m in result.results.models.items()}
 
 
 def _report(demo: Demo, elapsed: float) -> Path:
-    from trainlab.report.html import build_report
+    from trainlab.reporting import make_report
 
     inputs = [demo.paths[k] for k in ("seed_cnn", "transfer", "face", "compare", "sine") if k in demo.paths]
     if not inputs:
         raise TrainlabError("no stage produced anything to report on; see the messages above")
-    return build_report(inputs, out=demo.out / "report.html", title="trainlab demo", intro=_intro(demo, elapsed))
+    return make_report(inputs, out=demo.out / "report.html", title="trainlab demo", intro=_intro(demo, elapsed))
 
 
 def _intro(demo: Demo, elapsed: float) -> str:

@@ -14,6 +14,7 @@ predictions file (made by another tool); it then has no training curves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -23,11 +24,12 @@ import pandas as pd
 from trainlab import __version__
 from trainlab.errors import TrainlabError
 from trainlab.evaluate.mcnemar import holm, mcnemar
+from trainlab.artifacts.compare import ComparedRun, Comparison, PairTest
 from trainlab.artifacts.metrics import METRIC_KEYS
 from trainlab.artifacts.predictions import Predictions
 from trainlab.evaluate.metrics import compute_metrics
 from trainlab.evaluate.tables import markdown_table
-from trainlab.utils.io import atomic_write_text, write_json, write_table
+from trainlab.utils.io import atomic_write_text, write_table
 from trainlab.utils.log import get_logger
 
 log = get_logger(__name__)
@@ -129,19 +131,41 @@ def _verdict(a: str, b: str, test: dict, p: float) -> str:
     return f"{winner} beats {loser}"
 
 
-def compare(runs, *, names=None, split: str = "test", out: str | Path = "compare") -> dict:
-    """Compare two or more runs (folders, or predictions files) on ``split``; write and return ``compare.json``'s content.
+@dataclass(frozen=True)
+class CompareResult:
+    """What ``compare`` found: ``comparison`` (the :class:`Comparison` artifact) and the histories it plots.
+    ``write(folder)`` stores tables, figure, markdown and ``compare.json``; ``summary()`` is the markdown."""
 
-    Keys: ``split``, ``n_items``, ``runs`` (name, path, source, history, epochs, best_val_acc,
-    best_epoch, metrics, undefined), ``mcnemar`` (one dict per pair: a, b, accuracy_a, accuracy_b, n,
-    both_right, a_only, b_only, both_wrong, discordant, p_value, p_holm, verdict), ``alpha``,
-    ``correction``, ``files`` (relative to ``out``), ``trainlab_version``.
+    comparison: Comparison
+    histories: dict  # run name -> history.csv frame, for the validation-curves figure
+
+    def write(self, folder: str | Path) -> Path:
+        out, c = Path(folder), self.comparison
+        if "val_curves" in c.files:
+            from trainlab.evaluate.plots import save, validation_curves_figure
+
+            save(validation_curves_figure(self.histories), out / c.files["val_curves"])
+        write_table(metrics_frame(c), out / c.files["metrics"])
+        write_table(mcnemar_frame(c), out / c.files["mcnemar"])
+        atomic_write_text(out / c.files["markdown"], self.summary() + "\n")
+        return c.write(out / c.files["json"])
+
+    def summary(self) -> str:
+        return format_markdown(self.comparison)
+
+
+def compare(runs, *, names=None, split: str = "test") -> CompareResult:
+    """Compare two or more runs (folders, or predictions files) on ``split``; ``.write(folder)`` stores it.
+
+    The :class:`Comparison` holds ``split``, ``n_items``, ``runs`` (name, path, source, history, epochs,
+    best_val_acc, best_epoch, metrics, undefined), ``mcnemar`` (one test per pair: a, b, accuracy_a,
+    accuracy_b, n, both_right, a_only, b_only, both_wrong, discordant, p_value, p_holm, verdict), ``alpha``,
+    ``correction``, ``files`` (relative to the output folder), ``trainlab_version``.
     """
     runs = [Path(r) for r in runs]
     if len(runs) < 2:
         raise TrainlabError(f"compare needs at least two runs; got {len(runs)}")
     names = _names(runs, names)
-    out = Path(out)
 
     entries, items, sources, histories = [], {}, {}, {}
     for name, run in zip(names, runs):
@@ -151,8 +175,7 @@ def compare(runs, *, names=None, split: str = "test", out: str | Path = "compare
         items[name] = _correct_by_id(pred)
         sources[name] = str(pred.source)
         history = read_history(run)
-        entry = {"name": name, "path": str(run), "source": str(pred.source), "history": None,
-                 "epochs": None, "best_val_acc": None, "best_epoch": None}
+        entry = {"name": name, "path": str(run), "source": str(pred.source)}
         if history is None:
             log.warning("%s: no history.csv; '%s' has no curves in the plot", run, name)
         elif history["val_acc"].notna().any():
@@ -162,9 +185,8 @@ def compare(runs, *, names=None, split: str = "test", out: str | Path = "compare
                          best_val_acc=float(history["val_acc"][best]), best_epoch=int(history["epoch"][best]))
         else:
             log.warning("%s: history.csv has no validation values; '%s' has no curves in the plot", run, name)
-        entry["metrics"] = {key: result[key] for key in (*METRIC_KEYS, "roc_auc_average")}
-        entry["undefined"] = result["undefined"]
-        entries.append(entry)
+        entries.append(ComparedRun(metrics={key: result[key] for key in (*METRIC_KEYS, "roc_auc_average")},
+                                   undefined=result["undefined"], **entry))
 
     paired = _paired(items, sources)
     pairs = []
@@ -177,58 +199,46 @@ def compare(runs, *, names=None, split: str = "test", out: str | Path = "compare
 
     files = {"json": "compare.json", "metrics": "metrics.csv", "mcnemar": "mcnemar.csv", "markdown": "compare.md"}
     if histories:
-        from trainlab.evaluate.plots import save, validation_curves_figure
-
         files["val_curves"] = "plots/val_curves.png"
-        save(validation_curves_figure(histories), out / files["val_curves"])
-    metrics_table, mcnemar_table = metrics_frame(entries), pd.DataFrame(pairs)
-    write_table(metrics_table, out / files["metrics"])
-    write_table(mcnemar_table, out / files["mcnemar"])
-    result = {
-        "split": split, "n_items": int(len(paired)), "runs": entries, "mcnemar": pairs, "alpha": ALPHA,
-        "correction": CORRECTION if len(pairs) > 1 else "none needed (a single comparison)",
-        "files": files, "trainlab_version": __version__,
-    }
-    atomic_write_text(out / files["markdown"], format_markdown(result, metrics_table, mcnemar_table) + "\n")
-    write_json(out / files["json"], result)
-    return result
+    comparison = Comparison(
+        split=split, n_items=int(len(paired)), runs=tuple(entries), mcnemar=tuple(PairTest(**p) for p in pairs),
+        alpha=ALPHA, correction=CORRECTION if len(pairs) > 1 else "none needed (a single comparison)",
+        files=files, trainlab_version=__version__,
+    )
+    return CompareResult(comparison, histories)
 
 
-def metrics_frame(entries: list[dict]) -> pd.DataFrame:
+def metrics_frame(comparison: Comparison) -> pd.DataFrame:
     rows = []
-    for e in entries:
-        rows.append({"run": e["name"], **e["metrics"], "best_val_acc": e["best_val_acc"], "best_epoch": e["best_epoch"],
-                     "epochs": e["epochs"]})
+    for e in comparison.runs:
+        rows.append({"run": e.name, **e.metrics, "best_val_acc": e.best_val_acc, "best_epoch": e.best_epoch,
+                     "epochs": e.epochs})
     frame = pd.DataFrame(rows)
     for column in ("best_epoch", "epochs"):
         frame[column] = frame[column].astype("Int64")
     return frame.drop(columns=["roc_auc_average"])
 
 
-def format_markdown(result: dict, metrics_table: pd.DataFrame, mcnemar_table: pd.DataFrame) -> str:
+def mcnemar_frame(comparison: Comparison) -> pd.DataFrame:
+    return pd.DataFrame([p.model_dump() for p in comparison.mcnemar])
+
+
+def format_markdown(comparison: Comparison) -> str:
     """Both tables and the notes that make them readable."""
     columns = ["a", "b", "accuracy_a", "accuracy_b", "a_only", "b_only", "both_right", "both_wrong", "p_value", "p_holm", "verdict"]
-    averages = {e["metrics"]["roc_auc_average"] for e in result["runs"]}
+    averages = {e.metrics["roc_auc_average"] for e in comparison.runs}
     lines = [
-        f"## Test metrics ({result['split']} split, {result['n_items']:,} items)",
+        f"## Test metrics ({comparison.split} split, {comparison.n_items:,} items)",
         "",
-        markdown_table(metrics_table),
+        markdown_table(metrics_frame(comparison)),
         "",
         f"roc_auc: {', '.join(sorted(averages))}; ece: 15 equal-width bins; best_val_acc and best_epoch from history.csv.",
         "",
         "## McNemar's exact test (paired by item id)",
         "",
-        markdown_table(mcnemar_table[columns]),
+        markdown_table(mcnemar_frame(comparison)[columns]),
         "",
         "a_only: items a gets right and b gets wrong; b_only: the reverse. p_value: two-sided exact binomial test on "
-        f"a_only vs b_only; p_holm: {result['correction']}. Verdicts use p_holm < {result['alpha']}.",
+        f"a_only vs b_only; p_holm: {comparison.correction}. Verdicts use p_holm < {comparison.alpha}.",
     ]
     return "\n".join(lines)
-
-
-def compare_cli(runs, *, split: str = "test", out: str | Path = "compare", names=None) -> dict:
-    result = compare(runs, names=names, split=split, out=out)
-    metrics_table = metrics_frame(result["runs"])
-    print(format_markdown(result, metrics_table, pd.DataFrame(result["mcnemar"])))
-    print(f"\nwrote {Path(out)}: " + ", ".join(result["files"].values()))
-    return result

@@ -24,7 +24,7 @@ from trainlab.errors import TrainlabError
 
 
 @dataclass(frozen=True)
-class Recipe:
+class FitRecipe:
     """How one model is trained: Adam on MSE over Keras-style shuffled mini-batches.
 
     ``schedule`` is ``"constant"`` (Keras's default, the coursework) or ``"cosine"`` (the learning
@@ -53,7 +53,7 @@ class Recipe:
 
 
 @dataclass
-class FitResult:
+class FitHistory:
     """What :func:`fit` returns: per-epoch history (plain floats) and the training wall time."""
 
     train_loss: list[float] = field(default_factory=list)  # mean MSE over the epoch's batches, per sample
@@ -67,11 +67,11 @@ def fit(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    recipe: Recipe,
+    recipe: FitRecipe,
     seed: int,
     x_eval: torch.Tensor | None = None,
     y_eval: torch.Tensor | None = None,
-) -> FitResult:
+) -> FitHistory:
     """Train ``model`` in place on ``(x, y)`` (tensors on the model's device) and return its history.
 
     train_loss[e] = (1/N) * sum over batches b of |b| * mean_{i in b} (model(x_i) - y_i)^2, measured
@@ -106,7 +106,7 @@ def fit(
         train_losses.append(total / n)
         if x_eval is not None:
             eval_mses.append(mse(model, x_eval, y_eval))
-    result = FitResult(steps=total_steps)
+    result = FitHistory(steps=total_steps)
     result.train_loss = torch.stack(train_losses).tolist()  # one device sync for the whole history
     result.eval_mse = torch.stack(eval_mses).tolist() if eval_mses else []
     result.wall_s = time.perf_counter() - t0

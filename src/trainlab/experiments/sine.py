@@ -32,14 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+from trainlab.artifacts.fit_results import EXPERIMENT, FitResults
 from trainlab.errors import TrainlabError
 from trainlab.experiments import expression
-from trainlab.experiments.fitting import Recipe
+from trainlab.experiments.fitting import FitRecipe
 from trainlab.utils.log import get_logger, progress
 
 log = get_logger("trainlab.sine")
 
-SCHEMA_VERSION = 1
 TARGET_MSE = 1e-3
 KINDS = ("mlp", "lstm", "gru")  # the coursework's three models
 VARIANTS = ("mlp_cosine",)  # diagnostic extras, not in the coursework
@@ -59,24 +59,24 @@ NOTES = (
     "(Glorot-uniform kernels, orthogonal recurrent kernels, zero biases, LSTM forget-gate bias 1).",
     "The coursework compiled its LSTM and GRU with loss_weights=0.001 while its text says the weight is 1; "
     "with Adam a constant loss weight only rescales epsilon, and trainlab trains with weight 1 "
-    "(Recipe.loss_weight reproduces 0.001).",
+    "(FitRecipe.loss_weight reproduces 0.001).",
     "mlp_cosine is not in the coursework: the same MLP with lr 0.01 decayed to 0 along a cosine, to show that "
     "the coursework MLP's final error is set by the constant lr 0.01 (its test MSE jumps by 10-100x between "
     "epochs), not by its capacity.",
 )
 
 
-def coursework_recipes(epochs: int = 100) -> dict[str, Recipe]:
+def coursework_recipes(epochs: int = 100) -> dict[str, FitRecipe]:
     """The coursework's training recipes (plus the diagnostic ``mlp_cosine``).
 
     MLP: ``Adam(learning_rate=0.01)``; LSTM and GRU: ``optimizer="adam"`` (Keras's default lr 0.001);
     all MSE, ``batch_size=32``, ``epochs=100``, shuffled each epoch as ``fit`` does.
     """
     return {
-        "mlp": Recipe(lr=0.01, epochs=epochs),
-        "lstm": Recipe(lr=0.001, epochs=epochs),
-        "gru": Recipe(lr=0.001, epochs=epochs),
-        "mlp_cosine": Recipe(lr=0.01, epochs=epochs, schedule="cosine"),
+        "mlp": FitRecipe(lr=0.01, epochs=epochs),
+        "lstm": FitRecipe(lr=0.001, epochs=epochs),
+        "gru": FitRecipe(lr=0.001, epochs=epochs),
+        "mlp_cosine": FitRecipe(lr=0.01, epochs=epochs, schedule="cosine"),
     }
 
 
@@ -134,7 +134,7 @@ class Job:
     part: str  # "fit" or "window"
     kind: str
     seed: int
-    recipe: Recipe
+    recipe: FitRecipe
     problem: Problem | None = None
     window: WindowTask | None = None
     k: int = 1
@@ -270,11 +270,14 @@ def run_experiment(
     threads: int = 1,
     workers: int = 1,
     target_mse: float | None = TARGET_MSE,
-) -> tuple[dict, dict]:
-    """Run everything; return ``(results, arrays)``: the JSON-able results and seed-0 arrays for plots.
+    quick: bool = False,
+    reduced: str | None = None,
+) -> SineExperiment:
+    """Run everything; return a :class:`SineExperiment` (the results and the seed-0 arrays for plots).
 
     ``target_mse``: the test MSE every coursework model should stay below (the issue's 1e-3 for sin);
-    None for functions where an absolute MSE bar means nothing (``fit-function``).
+    None for functions where an absolute MSE bar means nothing (``fit-function``). ``quick``/``reduced``
+    say that (and why) the run is shorter than the experiment.
     """
     if seeds < 1:
         raise TrainlabError(f"seeds must be at least 1, got {seeds}")
@@ -317,8 +320,7 @@ def run_experiment(
     import torch
 
     results = {
-        "schema_version": SCHEMA_VERSION,
-        "experiment": "trainlab.sine",
+        "experiment": EXPERIMENT,
         "function": fn,
         "domain": list(problem.domain),
         "data": {
@@ -343,6 +345,8 @@ def run_experiment(
                         "python": platform.python_version(), "cpu_count": os.cpu_count()},
         "timings_s": {"coursework_one_seed": coursework_s, "function_fits": t_fits, "windows": t_windows,
                       "total": time.perf_counter() - t_start},
+        "quick": bool(quick),
+        "reduced": reduced,
     }
     arrays = {
         "grids": grids, "domain": problem.domain, "fn": fn,
@@ -350,7 +354,7 @@ def run_experiment(
         "curves": {kind: [(r["seed"], r["train_loss"], r["test_mse_curve"]) for r in fits if r["kind"] == kind] for kind in kinds},
         "windows": window_arrays,
     }
-    return results, arrays
+    return SineExperiment(FitResults.model_validate(results), arrays)
 
 
 def _run_windows(ks, seed_list, recipes, device, threads, workers):
@@ -501,12 +505,12 @@ def windows_markdown(results: dict) -> str:
     return title + head + "\n".join(lines) + "\n"
 
 
-def write_outputs(results: dict, arrays: dict, out: Path) -> dict[str, str]:
-    """Write tables, figures and results.json (last, so its presence means the folder is complete)."""
+def _write_outputs(results: dict, arrays: dict, out: Path) -> dict[str, str]:
+    """Write tables and figures; return their names (relative to ``out``)."""
     import pandas as pd
 
     from trainlab.experiments import sine_plots
-    from trainlab.utils.io import atomic_write_text, write_json, write_table
+    from trainlab.utils.io import atomic_write_text, write_table
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -535,13 +539,29 @@ def write_outputs(results: dict, arrays: dict, out: Path) -> dict[str, str]:
         atomic_write_text(out / "windows.md", windows_markdown(results))
         sine_plots.save_figure(sine_plots.windows_figure(arrays, results), out / "windows.png")
         files.update(windows_csv="windows.csv", windows_md="windows.md", windows_figure="windows.png")
-    results["files"] = files
-    write_json(out / "results.json", results)
     return files
 
 
+@dataclass(frozen=True)
+class SineExperiment:
+    """What :func:`run_experiment` returns: ``results`` (the :class:`FitResults` artifact) and the seed-0 arrays
+    the figures are drawn from. ``write(folder)`` stores tables, figures and, last, ``results.json``."""
+
+    results: FitResults
+    arrays: dict
+
+    def write(self, folder: str | Path) -> Path:
+        data = self.results.model_dump(mode="json")
+        files = _write_outputs(data, self.arrays, Path(folder))
+        return self.results.model_copy(update={"files": files}).write(folder)
+
+    def summary(self) -> str:
+        """The tables and a verdict, as ``trainlab sine`` prints them."""
+        return summary_text(self.results.model_dump(mode="json"))
+
+
 # ---- command line ------------------------------------------------------------------------
-def _resolve(value, quick: bool, key: str, default):
+def _option(value, quick: bool, key: str, default):
     if value is not None:
         return value
     return QUICK[key] if quick else default
@@ -562,20 +582,18 @@ def parse_ks(text: str | None) -> tuple[int, ...] | None:
     return ks
 
 
-def run_and_report(*, out: Path, fn: str, domain: tuple[float, float], epochs=None, seeds=None, quick=False,
-                   windows: str | None = None, windows_epochs=None, standardize=False, device="cpu",
-                   threads=1, workers=1, first_seed=0, target_mse: float | None = TARGET_MSE) -> dict:
-    """Run the experiment, write ``out``, print the tables; return the results dict."""
+def run_fitting(*, fn: str, domain: tuple[float, float], epochs=None, seeds=None, quick=False,
+                windows: str | None = None, windows_epochs=None, standardize=False, device="cpu",
+                threads=1, workers=1, first_seed=0, target_mse: float | None = TARGET_MSE) -> SineExperiment:
+    """Check the command-line options, then run the experiment (``--quick`` defaults); nothing is written."""
     from trainlab.utils.device import pick_device
 
     dev = str(pick_device(device))
-    if Path(out).exists() and not Path(out).is_dir():
-        raise TrainlabError(f"--out {out} is a file; give a folder (it is created if missing)")
     if threads < 1 or workers < 1:
         raise TrainlabError(f"--threads and --jobs must be at least 1, got {threads} and {workers}")
-    epochs = _resolve(epochs, quick, "epochs", 100)
-    seeds = _resolve(seeds, quick, "seeds", 5)
-    windows_epochs = _resolve(windows_epochs, quick, "windows_epochs", 30)
+    epochs = _option(epochs, quick, "epochs", 100)
+    seeds = _option(seeds, quick, "seeds", 5)
+    windows_epochs = _option(windows_epochs, quick, "windows_epochs", 30)
     if epochs < 1:
         raise TrainlabError(f"--epochs must be at least 1, got {epochs}")
     if windows_epochs < 1:
@@ -584,24 +602,26 @@ def run_and_report(*, out: Path, fn: str, domain: tuple[float, float], epochs=No
 
     previous_threads = torch.get_num_threads()
     try:
-        results, arrays = run_experiment(
+        return run_experiment(
             fn=fn, domain=domain, epochs=epochs, seeds=seeds, first_seed=first_seed, ks=parse_ks(windows),
             windows_epochs=windows_epochs, standardize=standardize, device=dev, threads=threads, workers=workers,
-            target_mse=target_mse,
+            target_mse=target_mse, quick=quick,
         )
     finally:
         torch.set_num_threads(previous_threads)
-    results["quick"] = bool(quick)
-    write_outputs(results, arrays, out)
-    print(results_markdown(results))
+
+
+def summary_text(results: dict) -> str:
+    """The models table, the windowed-task table and one verdict line with the training times."""
+    parts = [results_markdown(results)]
     if results["windows"] is not None:
-        print(windows_markdown(results))
+        parts.append(windows_markdown(results))
     t = results["timings_s"]
     target = results["target_mse"]
     if target is None:
         verdict = "Normalised test MSE (MSE / Var f, = 1 - R^2), mean over seeds: " + ", ".join(
             f"{m['label']} {_fmt(m['summary']['test_nmse']['mean'])}" for m in results["models"].values())
-    elif quick:
+    elif results["quick"]:
         verdict = f"A --quick run is too short to judge the {target:g} target"
     elif results["all_below_target"]:
         verdict = f"Test MSE below {target:g} for every coursework model and seed"
@@ -610,19 +630,19 @@ def run_and_report(*, out: Path, fn: str, domain: tuple[float, float], epochs=No
                   if m["coursework"] for r in m["runs"] if r["test_mse"] >= target]
         verdict = f"Test MSE NOT below {target:g} for {', '.join(misses)}"
     windows_time = f"; windowed task {t['windows']:.1f} s" if results["windows"] is not None else ""
-    print(f"{verdict}. Training time: MLP + LSTM + GRU for seed {results['seeds'][0]} {t['coursework_one_seed']:.1f} s; "
-          f"all {len(results['seeds'])} seed(s) and models {t['function_fits']:.1f} s{windows_time}; total {t['total']:.1f} s.")
-    print(f"Wrote {Path(out) / 'results.json'} and the tables and figures beside it.")
-    return results
+    parts.append(f"{verdict}. Training time: MLP + LSTM + GRU for seed {results['seeds'][0]} {t['coursework_one_seed']:.1f} s; "
+                 f"all {len(results['seeds'])} seed(s) and models {t['function_fits']:.1f} s{windows_time}; total {t['total']:.1f} s.")
+    return "\n".join(parts)
 
 
-def sine_cli(*, out, epochs=None, seeds=None, quick=False, **options) -> dict:
-    return run_and_report(out=out, fn="np.sin(x)", domain=(-math.pi, math.pi), epochs=epochs, seeds=seeds, quick=quick, **options)
+def sine(*, epochs=None, seeds=None, quick=False, **options) -> SineExperiment:
+    """``trainlab sine``: y = sin(x) on [-pi, pi] with the three models and the windowed task."""
+    return run_fitting(fn="np.sin(x)", domain=(-math.pi, math.pi), epochs=epochs, seeds=seeds, quick=quick, **options)
 
 
-def fit_function_cli(*, fn: str, domain: str = "-pi,pi", out, epochs=None, seeds=None, quick=False, **options) -> dict:
+def fit_function(*, fn: str, domain: str = "-pi,pi", epochs=None, seeds=None, quick=False, **options) -> SineExperiment:
+    """``trainlab fit-function``: any y = f(x), judged by normalised MSE (no absolute bar), no windowed task."""
     a, b = expression.parse_domain(domain)
     options["windows"] = "none"  # the windowed task is about sin itself, not about f
     options["target_mse"] = None  # an absolute MSE bar means nothing for an arbitrary f; NMSE is reported
-    return run_and_report(out=out, fn=fn, domain=(a, b), epochs=epochs, seeds=seeds, quick=quick, **options)
-
+    return run_fitting(fn=fn, domain=(a, b), epochs=epochs, seeds=seeds, quick=quick, **options)

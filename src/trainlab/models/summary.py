@@ -1,7 +1,7 @@
 """Per-layer model summaries with the formula behind every parameter count, in PyTorch's and Keras's conventions.
 
 ``summarize(model, input_shape)`` runs one forward pass with hooks to record each layer's output shape and
-returns a :class:`ModelSummary`: a table (``.rows``) of name, type, output shape, parameters, trainable
+returns a :class:`trainlab.artifacts.model_summary.ModelSummary`: a table (``.rows``) of name, type, output shape, parameters, trainable
 parameters, the Keras-convention count, and the formula that gives the count, plus totals.
 
 Where the two libraries count differently (everything else agrees):
@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 from torch import nn
 
+from trainlab.artifacts.model_summary import Layer, ModelSummary
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
 log = get_logger("trainlab.models")
-COLUMNS = ["name", "type", "output_shape", "params", "trainable", "params_keras", "formula", "formula_keras"]
 
 
 @dataclass
@@ -47,89 +46,6 @@ class Count:
     formula: str
     formula_keras: str
     keras_non_trainable: int = 0  # Keras's BatchNorm moving statistics
-
-
-@dataclass
-class ModelSummary:
-    """A model's per-layer table (``rows``, a DataFrame with :data:`COLUMNS`) and its totals.
-
-    ``total``/``trainable``: PyTorch's parameter counts (buffers such as BatchNorm statistics excluded);
-    ``total_keras``/``trainable_keras``: what Keras's ``model.summary()`` would print for the same layers.
-    """
-
-    model_name: str
-    input_shape: tuple[int, ...]
-    rows: pd.DataFrame
-    total: int
-    trainable: int
-    total_keras: int
-    trainable_keras: int
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def non_trainable(self) -> int:
-        return self.total - self.trainable
-
-    def totals_text(self) -> str:
-        lines = [
-            f"Total params: {self.total:,} (PyTorch)" + (
-                f"; {self.total_keras:,} in Keras's convention" if self.total_keras != self.total else "; the same in Keras's convention"),
-            f"Trainable params: {self.trainable:,}" + (
-                f" (Keras: {self.trainable_keras:,})" if self.trainable_keras != self.trainable else ""),
-            f"Non-trainable params: {self.non_trainable:,}" + (
-                f" (Keras: {self.total_keras - self.trainable_keras:,})"
-                if self.total_keras - self.trainable_keras != self.non_trainable else ""),
-        ]
-        return "\n".join(lines)
-
-    def input_text(self) -> str:
-        axes = {3: "(C, H, W)", 2: "(T, F)", 1: "(F,)"}.get(len(self.input_shape), "shape")
-        dims = ", ".join(str(v) for v in self.input_shape) + ("," if len(self.input_shape) == 1 else "")
-        return f"{axes} = ({dims}) per sample; N in output shapes is the batch"
-
-    def to_text(self) -> str:
-        """A plain-text table, as printed by ``trainlab summary``."""
-        header = ["Layer", "Type", "Output shape", "Params", "Trainable", "Keras", "Formula"]
-        body = []
-        for r in self.rows.itertuples(index=False):
-            formula = r.formula if r.formula_keras == r.formula else f"{r.formula}   [Keras: {r.formula_keras}]"
-            body.append([r.name, r.type, r.output_shape, f"{r.params:,}", f"{r.trainable:,}", f"{r.params_keras:,}", formula])
-        widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(header)]
-        widths[-1] = len(header[-1])  # the last column is not padded
-        right = {3, 4, 5}
-
-        def fmt(cells):
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-        rule = "-" * min(160, sum(widths) + 2 * (len(widths) - 1) + 40)
-        out = [f'Model "{self.model_name}", input {self.input_text()}', rule, fmt(header), rule]
-        out += [fmt(row) for row in body]
-        out += [rule, self.totals_text()]
-        out += [f"- {n}" for n in self.notes]
-        return "\n".join(out)
-
-    def to_markdown(self) -> str:
-        lines = [f"# Model summary: {self.model_name}", "", f"Input {self.input_text()}.", "",
-                 "| Layer | Type | Output shape | Params | Trainable | Keras | Formula (PyTorch) | Formula (Keras) |",
-                 "|---|---|---|--:|--:|--:|---|---|"]
-        for r in self.rows.itertuples(index=False):
-            keras_formula = "same" if r.formula_keras == r.formula else r.formula_keras
-            lines.append(f"| `{r.name}` | {r.type} | {r.output_shape} | {r.params:,} | {r.trainable:,} | "
-                         f"{r.params_keras:,} | {r.formula} | {keras_formula} |")
-        lines += ["", *(f"{line}  " for line in self.totals_text().splitlines()), ""]
-        lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
-
-    def write(self, out: str | Path) -> list[Path]:
-        """Write ``summary.csv`` (the rows), ``summary.md`` and ``summary.json`` (totals) into ``out``."""
-        from trainlab.utils.io import atomic_write_text, write_json, write_table
-
-        out = Path(out)
-        totals = {"model": self.model_name, "input_shape": list(self.input_shape), "total": self.total,
-                  "trainable": self.trainable, "non_trainable": self.non_trainable, "total_keras": self.total_keras,
-                  "trainable_keras": self.trainable_keras, "notes": self.notes}
-        return [write_table(self.rows, out / "summary.csv"), atomic_write_text(out / "summary.md", self.to_markdown()),
-                write_json(out / "summary.json", totals)]
 
 
 # ---- formulas ----------------------------------------------------------------------------
@@ -330,12 +246,8 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...] | None = None, *, n
             "params": count.params, "trainable": trainable, "params_keras": count.params_keras,
             "formula": count.formula, "formula_keras": count.formula_keras,
         })
-    rows = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return ModelSummary(
-        model_name=name, input_shape=input_shape, rows=rows, total=int(rows["params"].sum()),
-        trainable=int(rows["trainable"].sum()), total_keras=int(rows["params_keras"].sum()),
-        trainable_keras=int(keras_trainable_total), notes=_notes(model),
-    )
+    return ModelSummary(model_name=name, input_shape=input_shape, layers=tuple(Layer(**r) for r in records),
+                        trainable_keras=int(keras_trainable_total), notes=tuple(_notes(model)))
 
 
 def _notes(model: nn.Module) -> list[str]:
@@ -475,6 +387,6 @@ def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int
     result = summarize(model, shape, name=name if label == name else f"{name} ({label})")
     print(result.to_text())
     if out is not None:
-        paths = result.write(out)
+        paths = result.export(out)
         log.info("wrote %s", ", ".join(str(p) for p in paths))
     return result

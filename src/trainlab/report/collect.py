@@ -10,8 +10,10 @@ The report takes folders and finds out what they are from the files the stages w
 * a **sine** folder: ``results.json`` with ``models`` (``trainlab sine`` / ``fit-function``);
 * an **audit** folder on its own: ``audit.json`` (``trainlab audit <predictions file> --out DIR``).
 
-Each reader returns what it found and, for what it did not, nothing: the page says "not run".
-A file that is there but unreadable is a note in the report, never a crash of the report.
+Each reader returns what it found and, for what it did not, nothing: the page says "not run" and names the
+command that makes it. A file that is there but unreadable is a note in the report, never a crash of the report.
+Artifacts are read through their ``read()`` (:mod:`trainlab.artifacts`); nothing here evaluates, compares
+or builds a model (``trainlab report`` makes missing metrics and comparisons first: :mod:`trainlab.reporting`).
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from typing import Any
 import pandas as pd
 
 from trainlab.artifacts import ArtifactError
+from trainlab.artifacts.compare import Comparison
+from trainlab.artifacts.fit_results import FitResults
 from trainlab.artifacts.metrics import Metrics
+from trainlab.artifacts.model_summary import ModelSummary
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
 log = get_logger("trainlab.report")
 
-RUN_MARKERS = ("run.json", "config.yaml", "history.csv", "metrics.json", "predictions")
+RUN_MARKERS = ("run.json", "config.yaml", "history.csv", Metrics.FILENAME, "predictions")
 
 
 @dataclass
@@ -65,9 +70,9 @@ def kind_of(path: Path) -> str:
     if not path.is_dir():
         raise TrainlabError(f"{path} is a file; the report takes folders: runs (from 'trainlab train'), a compare "
                             "folder (from 'trainlab compare'), an audit folder or a sine folder (from 'trainlab sine')")
-    if (path / "compare.json").is_file():
+    if Comparison.exists_in(path):
         return "compare"
-    if (path / "results.json").is_file() and not (path / "run.json").is_file():
+    if FitResults.exists_in(path) and not (path / "run.json").is_file():
         return "sine"  # before the run markers: a sine folder has a history.csv too
     if any((path / m).exists() for m in RUN_MARKERS):
         return "run"
@@ -217,7 +222,7 @@ class Run(Found):
     history: pd.DataFrame | None = None
     curves: Image | None = None
     metrics: Metrics | None = None
-    metrics_note: str | None = None  # e.g. "evaluated by the report from predictions/test.csv"
+    metrics_note: str | None = None  # e.g. which command makes the missing metrics.json
     per_class: pd.DataFrame | None = None
     top_confusions: pd.DataFrame | None = None
     eval_images: list[Image] = field(default_factory=list)
@@ -226,12 +231,11 @@ class Run(Found):
     data_images: list[Image] = field(default_factory=list)
     audits: list[Audit] = field(default_factory=list)
     mitigations: list[Mitigation] = field(default_factory=list)
-    model_summary: Any | None = None  # trainlab.models.summary.ModelSummary
+    model_summary: ModelSummary | None = None
     model_summary_note: str | None = None
-    test_items: tuple | None = None  # (ids, y_true) of the test predictions, to find runs scored on the same items
 
 
-def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True) -> Run:
+def read_run(path: Path, name: str) -> Run:
     """Everything a run folder holds; what is missing stays ``None`` (empty) and the page says so."""
     path = Path(path)
     run = Run(kind="run", path=path, name=name)
@@ -242,23 +246,20 @@ def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True
     run.curves = read_image(path / "plots" / "curves.png", "Training curves: loss and accuracy per epoch", notes)
 
     run.metrics = read_artifact(Metrics, path, notes)
-    eval_folder = path
-    if run.metrics is None and _has_predictions(path, "test"):
-        eval_folder = workdir / f"evaluate-{_safe(name)}"
-        run.metrics, run.metrics_note = _evaluate_here(path, eval_folder, notes)
+    if run.metrics is None and has_test_predictions(path):
+        run.metrics_note = f"the run has test predictions but no metrics.json: 'trainlab evaluate {path}' makes it"
     if run.metrics is not None:
-        run.per_class = read_csv(eval_folder / "per_class.csv", notes)
-        run.top_confusions = read_csv(eval_folder / "top_confusions.csv", notes)
-        files = run.metrics.files
+        run.per_class = read_csv(path / run.metrics.files.get("per_class", "per_class.csv"), notes)
+        run.top_confusions = read_csv(path / run.metrics.files.get("top_confusions", "top_confusions.csv"), notes)
         captions = {
             "confusion_matrix": "Confusion matrix (counts)",
             "confusion_matrix_normalized": "Confusion matrix, rows normalised (recall shares)",
             "reliability": "Reliability diagram: accuracy against confidence",
         }
         for key, caption in captions.items():
-            rel = files.get(key)
+            rel = run.metrics.files.get(key)
             if rel:
-                image = read_image(eval_folder / rel, caption, notes)
+                image = read_image(path / rel, caption, notes)
                 if image is not None:
                     run.eval_images.append(image)
     shown = {"curves.png"} | {im.path.name for im in run.eval_images}
@@ -275,14 +276,10 @@ def read_run(path: Path, name: str, *, workdir: Path, model_summary: bool = True
     for folder in sorted(p for p in path.glob("mitigated*") if p.is_dir()):
         run.mitigations.append(read_mitigation(folder, notes))
 
-    if model_summary:
-        run.model_summary, run.model_summary_note = _model_summary(path, run.run_json)
-    run.test_items = _test_items(path)
+    run.model_summary = read_artifact(ModelSummary, path, notes)
+    if run.model_summary is None:
+        run.model_summary_note = f"no {ModelSummary.FILENAME} in the run ({ModelSummary.MADE_BY} writes it)"
     return run
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "run"
 
 
 def _read_history(path: Path, notes: list[str]) -> pd.DataFrame | None:
@@ -292,22 +289,8 @@ def _read_history(path: Path, notes: list[str]) -> pd.DataFrame | None:
     return frame
 
 
-def _has_predictions(path: Path, split: str) -> bool:
-    return any((path / "predictions" / f"{split}{s}").is_file() for s in (".csv", ".parquet"))
-
-
-def _evaluate_here(run: Path, folder: Path, notes: list[str]) -> tuple[Metrics | None, str | None]:
-    """A run with test predictions but no metrics.json: evaluate into the report's scratch folder (the run is not touched)."""
-    from trainlab.evaluate.evaluate import evaluate
-
-    try:
-        result = evaluate(run, split="test")
-        result.write(folder)
-        metrics = result.metrics
-    except TrainlabError as exc:
-        notes.append(f"the test predictions could not be evaluated: {exc}")
-        return None, None
-    return metrics, "no metrics.json in the run: evaluated by the report from predictions/test (the run folder was not changed)"
+def has_test_predictions(path: Path) -> bool:
+    return any((path / "predictions" / f"test{s}").is_file() for s in (".csv", ".parquet"))
 
 
 def _audit_folders(run: Path) -> list[Path]:
@@ -352,52 +335,18 @@ def read_mitigation(folder: Path, notes: list[str]) -> Mitigation:
     )
 
 
-def _model_summary(path: Path, run_json: dict | None):
-    """The per-layer summary of the run's model (built from run.json, no weights needed to count)."""
-    if not run_json or not run_json.get("model"):
-        return None, "run.json names no model"
-    try:
-        from trainlab.models.factory import build_from_spec
-        from trainlab.models.summary import summarize
-
-        num_classes = run_json.get("num_classes") or len(run_json.get("classes") or []) or None
-        if not num_classes:
-            return None, "run.json gives no num_classes"
-        model = build_from_spec({**run_json, "num_classes": num_classes}, where=str(path / "run.json"))
-        shape = tuple((run_json.get("data_config") or {}).get("input_size") or model.data_config["input_size"])
-        return summarize(model, shape, name=run_json["model"]), None
-    except Exception as exc:  # noqa: BLE001 - a summary that cannot be built is a note, not a failed report
-        log.warning("%s: model summary not available (%s: %s)", path, type(exc).__name__, exc)
-        return None, f"could not be built ({type(exc).__name__}: {exc})"
-
-
-def _test_items(path: Path) -> tuple | None:
-    """(sorted ids, their labels) of the test predictions: runs with equal items can be compared pairwise."""
-    if not _has_predictions(path, "test"):
-        return None
-    try:
-        from trainlab.artifacts.predictions import Predictions
-
-        pred = Predictions.read(path, "test")
-    except TrainlabError:
-        return None
-    frame = pred.frame[["id", "y_true"]].astype(str).sort_values("id")
-    return tuple(frame["id"]), tuple(frame["y_true"])
-
-
 # ---- compare, sine, audit folders ------------------------------------------------------------
 @dataclass
 class Compare(Found):
-    data: dict | None = None
+    data: Comparison | None = None
     images: list[Image] = field(default_factory=list)
-    internal: bool = False  # made by the report from runs given to it
+    internal: bool = False  # made by 'trainlab report' from runs given to it
 
 
 def read_compare(path: Path, name: str, *, internal: bool = False) -> Compare:
     result = Compare(kind="compare", path=Path(path), name=name, internal=internal)
-    result.data = read_json(result.path / "compare.json", result.notes)
-    files = (result.data or {}).get("files") or {}
-    rel = files.get("val_curves")
+    result.data = read_artifact(Comparison, result.path, result.notes)
+    rel = result.data.files.get("val_curves") if result.data else None
     if rel:
         image = read_image(result.path / rel, "Validation accuracy and loss per epoch, every run", result.notes)
         if image is not None:
@@ -407,7 +356,7 @@ def read_compare(path: Path, name: str, *, internal: bool = False) -> Compare:
 
 @dataclass
 class Sine(Found):
-    data: dict | None = None
+    data: FitResults | None = None
     images: list[Image] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -421,7 +370,7 @@ SINE_CAPTIONS = {
 
 def read_sine(path: Path, name: str) -> Sine:
     result = Sine(kind="sine", path=Path(path), name=name)
-    result.data = read_json(result.path / "results.json", result.notes)
+    result.data = read_artifact(FitResults, result.path, result.notes)
     order = list(SINE_CAPTIONS)
     images = images_in(result.path, result.notes, captions=SINE_CAPTIONS)
     result.images = sorted(images, key=lambda im: (order.index(im.path.name) if im.path.name in order else len(order), im.path.name))

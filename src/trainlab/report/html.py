@@ -3,9 +3,12 @@
 The page holds, per run: the dataset summary and class distribution, the resolved config, the training
 curves, the test metrics, the confusion matrices with the top confusions and a per-class table, the
 fairness audit and any mitigation, and the model summary; then the comparison of runs scored on the
-same test items (``trainlab compare``, run here when a group of such runs is given without a compare
-folder) with McNemar's test, and the function-fitting results when a sine folder is given. What a run
-does not have (no audit, no history) is said plainly ("not run"), never a crash.
+same test items (``trainlab compare``) with McNemar's test, and the function-fitting results when a sine
+folder is given. What a run does not have (no audit, no history) is said plainly, with the command that
+makes it, never a crash.
+
+This package only reads artifacts and renders: it never trains, evaluates, compares or builds a model.
+``trainlab report`` (:func:`trainlab.reporting.make_report`) makes missing metrics and comparisons first.
 
 Self-contained: images are embedded as base64 ``data:`` URIs, the style sheet is inline, there is no
 script, and a Content-Security-Policy forbids loading anything else. The page is rendered by Jinja2 with
@@ -16,7 +19,6 @@ Key numbers carry their exact value in data attributes, e.g.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -40,12 +42,13 @@ def build_report(
     title: str | None = None,
     intro: str | None = None,
     notes: list[str] | None = None,
-    model_summary: bool = True,
+    made: list[str | Path] = (),
 ) -> Path:
     """Write the report of ``inputs`` (run, compare, audit and sine folders) to ``out``; return its path.
 
     ``out`` defaults to ``<first run>/report.html`` (or ``<first input>/report.html``). ``intro`` is
-    Markdown shown first (the demo describes what it did there); ``notes`` are shown under it.
+    Markdown shown first (the demo describes what it did there); ``notes`` are shown under it. ``made``:
+    compare folders that ``trainlab report`` made itself from the runs given (shown as "Comparison").
     """
     paths = [Path(p) for p in inputs]
     if not paths:
@@ -59,35 +62,31 @@ def build_report(
         raise TrainlabError(f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'report.html'}")
 
     names = _display_names(paths, kinds)
-    with tempfile.TemporaryDirectory(prefix="trainlab-report-") as scratch:
-        work = Path(scratch)
-        found: list[Any] = []
-        for path, kind, name in zip(paths, kinds, names):
-            log.info("report: reading %s %s", kind, path)
-            if kind == "run":
-                found.append(C.read_run(path, name, workdir=work, model_summary=model_summary))
-            elif kind == "compare":
-                found.append(C.read_compare(path, name))
-            elif kind == "sine":
-                found.append(C.read_sine(path, name))
-            else:
-                found.append(C.read_audit_folder(path, name))
-        runs = [f for f in found if f.kind == "run"]
-        compares = [f for f in found if f.kind == "compare"]
-        compares += _internal_compares(runs, compares, work)
-        page = _page(
-            found=found, runs=runs, compares=compares, title=title or _default_title(runs, found),
-            intro=intro, notes=notes or [], inputs=[str(p) for p in paths],
-        )
+    found: list[Any] = []
+    for path, kind, name in zip(paths, kinds, names):
+        log.info("report: reading %s %s", kind, path)
+        if kind == "run":
+            found.append(C.read_run(path, name))
+        elif kind == "compare":
+            found.append(C.read_compare(path, name))
+        elif kind == "sine":
+            found.append(C.read_sine(path, name))
+        else:
+            found.append(C.read_audit_folder(path, name))
+    runs = [f for f in found if f.kind == "run"]
+    compares = [f for f in found if f.kind == "compare"]
+    for folder in map(Path, made):
+        cmp = C.read_compare(folder, folder.name, internal=True)
+        if cmp.data is not None:
+            cmp.name = "Comparison of " + ", ".join(r.name for r in cmp.data.runs)
+        compares.append(cmp)
+    page = _page(
+        found=found, runs=runs, compares=compares, title=title or _default_title(runs, found),
+        intro=intro, notes=notes or [], inputs=[str(p) for p in paths],
+    )
     atomic_write_text(out, page)
     log.info("report: wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return out
-
-
-def report_cli(runs, *, out=None, title=None) -> Path:
-    path = build_report(runs, out=out, title=title)
-    print(f"report: {path}")
-    return path
 
 
 # ---- assembling --------------------------------------------------------------------------------
@@ -106,40 +105,6 @@ def _default_title(runs: list, found: list) -> str:
     if runs:
         return f"trainlab report: {len(runs)} runs"
     return f"trainlab report: {found[0].name}"
-
-
-def _internal_compares(runs: list, compares: list, work: Path) -> list:
-    """Compare each group of ≥ 2 given runs that were scored on the same test items, unless a given compare folder covers it."""
-    covered = set()
-    for cmp in compares:
-        for entry in (cmp.data or {}).get("runs", []):
-            covered.add(_resolved(entry.get("path")))
-    groups: dict[tuple, list] = {}
-    for run in runs:
-        if run.test_items is not None:
-            groups.setdefault(run.test_items, []).append(run)
-    made = []
-    for k, group in enumerate(g for g in groups.values() if len(g) >= 2):
-        if all(_resolved(r.path) in covered for r in group):
-            continue
-        from trainlab.evaluate.compare import compare
-
-        folder = work / f"compare-{k}"
-        names = [r.name for r in group]
-        try:
-            compare([r.path for r in group], names=names, out=folder)
-        except TrainlabError as exc:
-            log.warning("report: runs %s could not be compared: %s", ", ".join(names), exc)
-            continue
-        made.append(C.read_compare(folder, "Comparison of " + ", ".join(names), internal=True))
-    return made
-
-
-def _resolved(path) -> str | None:
-    try:
-        return str(Path(path).resolve()) if path else None
-    except OSError:
-        return None
 
 
 def _page(*, found, runs, compares, title, intro, notes, inputs) -> str:

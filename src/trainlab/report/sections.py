@@ -25,6 +25,9 @@ METRICS = (
     ("ece", "ECE", "expected calibration error, 15 equal-width confidence bins; lower is better"),
 )
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+# How a run ends normally (trainlab.train.trainer writes them); any other status in run.json is shown as a warning.
+# D's run record will own these as an Enum (trainlab.artifacts.run): read them from there once it lands.
+NORMAL_ENDS = ("finished", "stopped-early")
 
 
 def _metric_attrs(run: str, key: str, value: Any) -> dict[str, str]:
@@ -68,7 +71,7 @@ def run_section(ids: Ids, run) -> Section:
     if line:
         sec.add(B.p(line, "lead"))
     sec.add(B.p(f"Folder: {run.path}", "small"))
-    if rj.get("status") and rj.get("status") not in ("finished", "completed", "done", "early_stopped", "early-stopped"):
+    if rj.get("status") and rj.get("status") not in NORMAL_ENDS:
         sec.add(B.p(f"Status in run.json: {rj.get('status')}" + (f" ({rj['error']})" if rj.get("error") else ""), "warning"))
     sec.children = [
         _dataset(ids, run, rj),
@@ -242,7 +245,8 @@ def _metrics(ids: Ids, run) -> Section:
     sec = Section(ids.make(run.name, "metrics"), "Test metrics", short="Metrics")
     m = run.metrics
     if m is None:
-        return sec.add(B.missing("no test metrics: the run has no metrics.json and no test predictions to evaluate."))
+        return sec.add(B.missing(run.metrics_note or "no test metrics: the run has no metrics.json and no test predictions "
+                                 "('trainlab train' writes both at the end of training)."))
     undefined = m.undefined
     sec.add(B.p(f"{m.split} split: {fmt(m.n)} items, {fmt(m.n_classes)} classes.", "small"))
     if run.metrics_note:
@@ -371,33 +375,22 @@ def compare_section(ids: Ids, cmp) -> Section:
     data = cmp.data
     if data is None:
         return sec.add(B.missing(f"{cmp.path}: compare.json could not be read."))
-    names = [r["name"] for r in data.get("runs", [])]
+    names = [r.name for r in data.runs]
     if cmp.internal:
-        sec.add(B.p(f"The report ran trainlab compare on {', '.join(names)}: the same {fmt(data.get('n_items'))} "
-                    f"{data.get('split', 'test')} items, paired by id.", "small"))
+        sec.add(B.p(f"trainlab report ran trainlab compare on {', '.join(names)}: the same {fmt(data.n_items)} "
+                    f"{data.split} items, paired by id.", "small"))
     else:
-        sec.add(B.p(f"From {cmp.path}: {fmt(data.get('n_items'))} {data.get('split', 'test')} items, paired by id.", "small"))
+        sec.add(B.p(f"From {cmp.path}: {fmt(data.n_items)} {data.split} items, paired by id.", "small"))
     rows = []
-    for entry in data.get("runs", []):
-        rows.append({"run": entry["name"], **{k: (entry.get("metrics") or {}).get(k) for k, _, _ in METRICS},
-                     "best_val_acc": entry.get("best_val_acc"), "best_epoch": entry.get("best_epoch"), "epochs": entry.get("epochs")})
-    if rows:
-        frame = pd.DataFrame(rows)
-        frame["best_epoch"] = frame["best_epoch"].astype("Float64")
-        frame["epochs"] = frame["epochs"].astype("Float64")
-        labels = {k: lab for k, lab, _ in METRICS} | {"best_val_acc": "best val acc.", "best_epoch": "best epoch"}
-        sec.add(B.table(B.frame_table(
-            frame, labels=labels, row_headers=True, scroll=False,
-            cell_attrs=lambda c, v, r: {"data-compare-run": r["run"], "data-metric": c, "data-value": B.data_value(v)}
-            if c in {k for k, _, _ in METRICS} else {},
-            caption="Test metrics side by side; best validation accuracy and its epoch from history.csv.",
-        )))
+    for entry in data.runs:
+        rows.append({"run": entry.name, **{k: entry.metrics.get(k) for k, _, _ in METRICS},
+                     "best_val_acc": entry.best_val_acc, "best_epoch": entry.best_epoch, "epochs": entry.epochs})
     sec.add(B.figures(cmp.images))
-    pairs = data.get("mcnemar") or []
+    pairs = [p.model_dump() for p in data.mcnemar]
     if pairs:
         sec.add(B.p("McNemar's exact test on the items paired by id: 'a only' counts the items run a gets right and "
                     "run b gets wrong, 'b only' the reverse; the p-value is the two-sided exact binomial test on those "
-                    f"two counts. {str(data.get('correction', '')).capitalize()}. Verdicts at alpha = {data.get('alpha', 0.05)}."))
+                    f"two counts. {data.correction.capitalize()}. Verdicts at alpha = {data.alpha}."))
         frame = pd.DataFrame(pairs)
         cols = ["a", "b", "accuracy_a", "accuracy_b", "a_only", "b_only", "both_right", "both_wrong", "p_value", "p_holm", "verdict"]
         sec.add(B.table(B.frame_table(
@@ -420,41 +413,35 @@ def compare_section(ids: Ids, cmp) -> Section:
 # ---- function fitting --------------------------------------------------------------------------
 def sine_section(ids: Ids, item) -> Section:
     """``trainlab sine`` results: the models table (first seed, then mean ± std over seeds), the windowed task, figures."""
-    data = item.data or {}
-    title = "Function fitting: " + (f"y = {data['function']}" if data.get("function") else item.name)
+    data = item.data  # trainlab.artifacts.fit_results.FitResults
+    title = "Function fitting: " + (f"y = {data.function}" if data else item.name)
     sec = Section(ids.make("sine", item.name), title, attrs={"data-sine": item.name})
-    if not data:
-        return sec.add(B.missing(f"{item.path}: results.json could not be read."))
-    domain = data.get("domain") or []
-    seeds = data.get("seeds") or []
+    if data is None:
+        sec.add(B.missing(f"{item.path}: results.json could not be read."))
+        return sec.add(B.notes(item.notes)) if item.notes else sec
+    domain, seeds = data.domain, data.seeds
     facts = [
-        ("function", data.get("function")),
-        ("training interval", f"[{domain[0]:.4g}, {domain[1]:.4g}]" if len(domain) == 2 else None),
-        ("training points", (data.get("data") or {}).get("train_points")),
-        ("test points", (data.get("data") or {}).get("test_points")),
+        ("function", data.function),
+        ("training interval", f"[{domain[0]:.4g}, {domain[1]:.4g}]"),
+        ("training points", data.data.get("train_points")),
+        ("test points", data.data.get("test_points")),
         ("seeds", f"{len(seeds)} ({seeds[0]}..{seeds[-1]})" if seeds else None),
         ("epochs", _sine_epochs(data)),
-        ("wall time", fmt_seconds((data.get("timings_s") or {}).get("total"))),
+        ("wall time", fmt_seconds(data.timings_s.get("total"))),
     ]
     sec.add(B.kv(facts))
-    if data.get("reduced"):
-        sec.add(B.p(str(data["reduced"]), "warning"))
-    elif data.get("quick"):
+    if data.reduced:
+        sec.add(B.p(data.reduced, "warning"))
+    elif data.quick:
         sec.add(B.p("A quick run (fewer epochs and seeds than the coursework): too short to judge the target.", "warning"))
-    models = data.get("models")
-    structured = isinstance(models, dict) and models and all(isinstance(m, dict) and m.get("runs") for m in models.values())
-    if structured:
-        sec.add(B.table(_sine_table(models, data, item.name)))
-        target = data.get("target_mse")
-        if target is not None and data.get("all_below_target") is not None and not data.get("quick") and not data.get("reduced"):
-            ok = data["all_below_target"]
-            sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {target:g} for every coursework model and seed.",
+    if data.models:
+        sec.add(B.table(_sine_table(data, item.name)))
+        if data.target_mse is not None and data.all_below_target is not None and not data.quick and not data.reduced:
+            ok = data.all_below_target
+            sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {data.target_mse:g} for every coursework model and seed.",
                         "finding" if ok else "warning"))
-    else:
-        for md in sorted(item.path.glob("results*.md")):
-            sec.add(B.html(to_html(md.read_text(encoding="utf-8", errors="replace"), heading_offset=2)))
     sec.add(B.figures(item.images[:2]))
-    windows = data.get("windows")
+    windows = data.windows
     if isinstance(windows, dict) and isinstance(windows.get("models"), dict):
         sub = Section(ids.make("sine", item.name, "windows"), "Next-value prediction from a window of past values")
         sub.add(B.p(f"{windows.get('series', '')}; {windows.get('split_description', '')}. "
@@ -464,16 +451,15 @@ def sine_section(ids: Ids, item) -> Section:
         sec.children.append(sub)
     elif len(item.images) > 2:
         sec.add(B.figures(item.images[2:]))
-    if data.get("notes"):
-        sec.add(B.details("Notes on the method", [B.notes([str(n) for n in data["notes"]])]))
+    if data.notes:
+        sec.add(B.details("Notes on the method", [B.notes(list(data.notes))]))
     if item.notes:
         sec.add(B.notes(item.notes))
     return sec
 
 
-def _sine_epochs(data: dict) -> str | None:
-    epochs = sorted({(m.get("recipe") or {}).get("epochs") for m in (data.get("models") or {}).values()
-                     if isinstance(m, dict)} - {None})
+def _sine_epochs(data) -> str | None:
+    epochs = sorted({m.recipe.get("epochs") for m in data.models.values()} - {None})
     return ", ".join(str(e) for e in epochs) or None
 
 
@@ -484,22 +470,21 @@ def _pm(summary: dict | None, digits_fmt=lambda v: f"{v:.2e}") -> str:
     return text if summary.get("std") is None else f"{text} ± {digits_fmt(summary['std'])}"
 
 
-def _sine_table(models: dict, data: dict, name: str) -> B.Table:
-    domain = data.get("domain") or [None, None]
-    n = len(data.get("seeds") or [])
+def _sine_table(data, name: str) -> B.Table:
+    domain, n = data.domain, len(data.seeds)
     sci = lambda v: "n/a" if B.is_missing(v) else f"{float(v):.2e}"  # noqa: E731 - MSEs span decades
     cols = [B.Column("model"), B.Column("params PyTorch / Keras", True), B.Column("test MSE", True, "first seed"),
             B.Column("max |error|", True, "first seed, on the test grid"), B.Column("train MSE", True, "in-sample, first seed"),
             B.Column("MSE outside", True, "extrapolation, first seed"), B.Column("time", True, "wall time, first seed"),
             B.Column(f"test MSE over {n} seeds", True, "mean ± sample std")]
     rows, extra = [], []
-    for kind, m in models.items():
-        r0 = m["runs"][0]
-        params = m.get("params") or {}
-        label = m.get("label", kind)
-        if not m.get("coursework", True):
+    for kind, m in data.models.items():
+        r0 = m.runs[0] if m.runs else {}
+        params = m.params
+        label = m.label
+        if not m.coursework:
             label += " *"
-            extra.append(f"{m.get('label', kind)}: {m.get('architecture', 'not in the coursework')}")
+            extra.append(f"{m.label}: {m.architecture}")
         attrs = lambda key: {"data-sine-model": kind, "data-key": key, "data-value": B.data_value(r0.get(key))}  # noqa: E731
         rows.append(B.Row([
             B.Cell(label),
@@ -509,9 +494,9 @@ def _sine_table(models: dict, data: dict, name: str) -> B.Table:
             B.Cell(sci(r0.get("train_mse")), True),
             B.Cell(fmt(r0.get("extrapolation_mse")), True),
             B.Cell(fmt_seconds(r0.get("wall_s")), True),
-            B.Cell(_pm((m.get("summary") or {}).get("test_mse")), True),
+            B.Cell(_pm(m.summary["test_mse"].model_dump() if "test_mse" in m.summary else None), True),
         ]))
-    outside = f"outside [{domain[0]:.3g}, {domain[1]:.3g}]" if None not in domain else "outside the training interval"
+    outside = f"outside [{domain[0]:.3g}, {domain[1]:.3g}]"
     note = "* not in the coursework: " + "; ".join(extra) if extra else None
     return B.Table(cols, rows, row_headers=True, note=note,
                    caption=f"First seed's figures, then the mean over seeds. Test MSE on points between the training "

@@ -178,6 +178,7 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
     from trainlab.data.cache import build_cache
     from trainlab.data.dataconfig import resolve_data_config
     from trainlab.data.formats import dataset_root, load_manifest
+    from trainlab.models.summary import summarize
     from trainlab.train import distributed
     from trainlab.train.checkpoint import load_model_weights, resolve
     from trainlab.train.trainer import NonFiniteLoss, Trainer
@@ -278,6 +279,8 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
         chosen = resolve(last)
     load_model_weights(chosen, trainer.model)
     written = _write_predictions(trainer, manifest, index, run_dir, dist.is_main)
+    if dist.is_main:  # the trainer holds the model: the report reads this file and never rebuilds a model
+        summarize(model, data_config.input_size, name=cfg.model.name).write(run_dir)
     timings = dict(record.data.get("timings", {}))
     timings["predict_s"] = round(time.perf_counter() - t0, 2)
     timings["total_s"] = round(timings.get("total_s", 0.0) + time.perf_counter() - t_start, 2)
