@@ -11,6 +11,7 @@ never fails the training.
       experiment: null     # MLflow experiment name; default the recipe's name
 """
 
-from trainlab.tracking.base import Tracker, Trackers, open_trackers
+from trainlab.tracking.base import Tracker, Trackers
+from trainlab.tracking.factory import open_trackers
 
 __all__ = ["Tracker", "Trackers", "open_trackers"]
