@@ -15,14 +15,14 @@ def _demo(tmp_path) -> Demo:
     return Demo(out=tmp_path, settings=QUICK, seed=0, quick=True, stages=[Stage(k, t) for k, t in STAGES])
 
 
-def test_a_stage_whose_module_is_missing_is_skipped_with_its_name(tmp_path, monkeypatch):
+def test_a_missing_trainlab_module_is_an_error_not_a_skip(tmp_path, monkeypatch):
+    """Every stage is part of trainlab: no "not in this build" skip hides a broken install."""
     demo = _demo(tmp_path)
     monkeypatch.setitem(sys.modules, "trainlab.fairness.not_there", None)  # importing it now fails
-    with demo.run("audit"):
-        import trainlab.fairness.not_there  # noqa: F401
-    stage = demo.stage("audit")
-    assert stage.status == "skipped" and "trainlab.fairness.not_there" in stage.message
-    assert stage.seconds is not None
+    with pytest.raises(ModuleNotFoundError):
+        with demo.run("audit"):
+            import trainlab.fairness.not_there  # noqa: F401
+    assert demo.stage("audit").status == "pending" and demo.stage("audit").seconds is not None
 
 
 def test_a_stage_that_needs_a_skipped_one_says_so(tmp_path):

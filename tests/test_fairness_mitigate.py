@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score
 
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.fairness.mitigate import mitigate, mitigate_cli
+from trainlab.fairness.mitigate import mitigate, mitigate_run
 from trainlab.artifacts.predictions import Predictions
 
 
@@ -103,7 +103,7 @@ def test_thresholds_are_seeded():
 def test_multiclass_offsets_reach_the_tolerance_on_val_and_reduce_the_gap_on_test(tmp_path):
     run = _run(tmp_path, _multiclass)
     out = tmp_path / "m"
-    result = mitigate_cli(run, by="race", constraint="demographic_parity", tolerance=0.05, bootstrap=0, out=out)
+    result = mitigate_run(run, by="race", constraint="demographic_parity", tolerance=0.05, bootstrap=0, out=out)
     rec = result["record"]
     assert rec["method"].startswith("per-group log-score offsets")
     assert rec["val_gap_before"] > 0.2 and rec["tolerance_met"] and rec["val_gap_after"] <= 0.05
@@ -122,9 +122,9 @@ def test_bad_inputs(tmp_path):
     frame = _binary(400, 0)
     Predictions.from_frame(frame).write(tmp_path / "only-test" / "predictions" / "test.csv")
     with pytest.raises(TrainlabError, match=r"no predictions for split 'val'"):
-        mitigate_cli(tmp_path / "only-test", by="race")
+        mitigate_run(tmp_path / "only-test", by="race")
     with pytest.raises(TrainlabError, match="not a run folder"):
-        mitigate_cli(tmp_path / "only-test" / "predictions" / "test.csv", by="race")
+        mitigate_run(tmp_path / "only-test" / "predictions" / "test.csv", by="race")
     val = frame.copy()
     val.loc[val["race"] == "C", "y_true"] = "yes"  # group C has only 'yes' on val
     with pytest.raises(TrainlabError, match=r"group 'C' has only 'yes' among its val labels"):

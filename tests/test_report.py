@@ -285,7 +285,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
     """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
     from trainlab.fairness.audit import audit
-    from trainlab.fairness.mitigate import mitigate_cli
+    from trainlab.fairness.mitigate import mitigate_run
     from trainlab.artifacts.predictions import Predictions
 
     run = Path(root) / name
@@ -302,7 +302,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
         Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
     evaluate(run, split="test").write(run)
     audit(Predictions.read(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
-    mitigate_cli(run, by="race", bootstrap=200)
+    mitigate_run(run, by="race", bootstrap=200)
     return run
 
 

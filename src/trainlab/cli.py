@@ -169,12 +169,13 @@ def cmd_audit(args) -> int:
 
 
 def cmd_mitigate(args) -> int:
-    from trainlab.fairness.mitigate import mitigate_cli
+    from trainlab.fairness.mitigate import mitigate_run, mitigation_summary
 
-    mitigate_cli(
+    result = mitigate_run(
         args.run, by=args.by, constraint=args.constraint, favorable=args.favorable, out=args.out, seed=args.seed,
         tolerance=args.tolerance, min_group_size=args.min_group_size, bootstrap=args.bootstrap,
     )
+    print(mitigation_summary(result))
     return 0
 
 
@@ -212,7 +213,7 @@ def cmd_fit_function(args) -> int:
 def cmd_demo(args) -> int:
     from trainlab.demo import run_demo
 
-    run_demo(out=args.out, quick=args.quick, seed=args.seed, disparity=not args.no_disparity)
+    print(run_demo(out=args.out, quick=args.quick, seed=args.seed, disparity=not args.no_disparity).summary())
     return 0
 
 

@@ -15,9 +15,11 @@ Stages (each a call into the stage's own module; this file only chooses sizes an
 8. **sine**: the function-fitting experiment (reduced: fewer epochs and seeds than ``trainlab sine``).
 9. **report**: one self-contained HTML file, ``<out>/report.html``.
 
-A stage whose module is not in this build is skipped with a message that says so, and the report says
-so too; any other failure stops the demo with its error. ``<out>/demo.json`` records what ran, the
-settings, each stage's wall time and the key figures.
+A stage whose input is missing (an earlier stage was skipped) is skipped with a message that says so, and
+the report says so too; any other failure stops the demo with its error. ``<out>/demo.json`` records what
+ran, the settings, each stage's wall time and the key figures. The demo's image caches stay in
+``<out>/cache`` (``data.cache_dir`` in the recipes it writes). ``run_demo`` returns the :class:`Demo`; the
+command line prints its ``summary()``.
 """
 
 from __future__ import annotations
@@ -89,13 +91,15 @@ class Demo:
     disparity: bool = True  # False: the FairFace-layout demo draws every group alike (a control for the audit)
     paths: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None  # the HTML report, once written
+    elapsed: float = 0.0
 
     def stage(self, key: str) -> Stage:
         return next(s for s in self.stages if s.key == key)
 
     @contextlib.contextmanager
     def run(self, key: str) -> Iterator[Stage]:
-        """Log the stage's name and number, time it, and turn a missing module into a plain 'skipped'."""
+        """Log the stage's name and number, time it, and turn a missing input into a plain 'skipped'."""
         stage = self.stage(key)
         number = self.stages.index(stage) + 1
         log.info("[%d/%d] %s", number, len(self.stages), stage.title)
@@ -106,18 +110,24 @@ class Demo:
             stage.status, stage.message = "skipped", str(exc)
             log.warning("[%d/%d] %s: skipped: %s", number, len(self.stages), stage.title, exc)
             return
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("trainlab"):
-                raise
-            stage.status = "skipped"
-            stage.message = f"not available in this build ({exc.name} is missing)"
-            log.warning("[%d/%d] %s: skipped: %s", number, len(self.stages), stage.title, stage.message)
-            return
         finally:
             stage.seconds = round(time.perf_counter() - t0, 2)
         if stage.status == "pending":
             stage.status = "done"
         log.info("[%d/%d] %s: %s in %.1f s", number, len(self.stages), stage.title, stage.status, stage.seconds)
+
+    def summary(self) -> str:
+        """The stage table and the report's path, as ``trainlab demo`` prints them."""
+        width = max(len(s.title) for s in self.stages)
+        lines = ["", "trainlab demo: stages"]
+        for stage in self.stages:
+            seconds = "" if stage.seconds is None else f"{stage.seconds:6.1f} s"
+            status = stage.status + (f" ({stage.message})" if stage.message else "")
+            lines.append(f"  {stage.title:<{width}} {seconds:>8}  {status}")
+        lines.append(f"  {'total':<{width}} {self.elapsed:6.1f} s")
+        if self.report is not None:
+            lines.append(f"\nreport: {self.report.resolve()}")
+        return "\n".join(lines)
 
     def record(self) -> dict:
         return {
@@ -145,8 +155,8 @@ STAGES = (
 )
 
 
-def run_demo(out: str | Path = "demo-output", quick: bool = False, seed: int = 0, disparity: bool = True) -> Path:
-    """Run every stage into ``out``; return the report's path (also printed).
+def run_demo(out: str | Path = "demo-output", quick: bool = False, seed: int = 0, disparity: bool = True) -> Demo:
+    """Run every stage into ``out``; return the :class:`Demo` (stages, paths, figures, ``report``, ``summary()``).
 
     ``disparity=False`` generates the FairFace-layout demo without its planted group disparity: the
     control run, in which the audit should flag nothing.
@@ -160,7 +170,6 @@ def run_demo(out: str | Path = "demo-output", quick: bool = False, seed: int = 0
               for k, t in STAGES]
     demo = Demo(out=out, settings=settings, seed=seed, quick=quick, stages=stages, disparity=disparity)
     t_start = time.perf_counter()
-    os.environ.setdefault("TRAINLAB_CACHE", str((out / "cache").resolve()))  # the demo's caches stay in its folder
 
     with demo.run("datasets"):
         _datasets(demo)
@@ -179,10 +188,10 @@ def run_demo(out: str | Path = "demo-output", quick: bool = False, seed: int = 0
     with demo.run("sine"):
         _sine(demo)
     with demo.run("report"):
-        report = _report(demo, time.perf_counter() - t_start)
+        demo.report = _report(demo, time.perf_counter() - t_start)
     write_json(out / "demo.json", demo.record())
-    _print_summary(demo, report, time.perf_counter() - t_start)
-    return report
+    demo.elapsed = time.perf_counter() - t_start
+    return demo
 
 
 # ---- stages -------------------------------------------------------------------------------------
@@ -271,7 +280,8 @@ def _train(demo: Demo, key: str, name: str, recipe: dict) -> Path:
 
     from trainlab.train.run import train_from_recipe
 
-    recipe = {**recipe, "output": {"runs": str(demo.out / "runs"), "name": name}}
+    recipe = {**recipe, "output": {"runs": str(demo.out / "runs"), "name": name},
+              "data": {**recipe["data"], "cache_dir": str((demo.out / "cache").resolve())}}  # the demo's caches stay in its folder
     path = demo.out / "recipes" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# trainlab demo stage: trainlab train {path}\n" + yaml.safe_dump(recipe, sort_keys=False))
@@ -322,17 +332,13 @@ def _audit(demo: Demo) -> None:
 
 def _mitigate(demo: Demo) -> None:
     _need(demo, "face")
-    import contextlib
-    import io
-
-    from trainlab.fairness.mitigate import mitigate_cli
+    from trainlab.fairness.mitigate import mitigate_run
 
     run = Path(demo.paths["face"])
-    with contextlib.redirect_stdout(io.StringIO()):  # its before/after table is in the report
-        result = mitigate_cli(run, by=GROUP_ATTRIBUTE, constraint="equalized_odds", seed=demo.seed,
-                              bootstrap=demo.settings.bootstrap)
+    result = mitigate_run(run, by=GROUP_ATTRIBUTE, constraint="equalized_odds", seed=demo.seed,
+                          bootstrap=demo.settings.bootstrap)  # its before/after table is in the report
     record = result["record"]
-    demo.paths["mitigation"] = str(run / f"mitigated-{record['constraint']}")
+    demo.paths["mitigation"] = str(result["out"])
     rows = {(r["split"], r["measure"]): r for r in record["before_after"]}
     demo.figures["mitigation"] = {
         "constraint": record["constraint"], "changed_test_rows": record["changed_rows"]["test"],
@@ -459,15 +465,3 @@ def _hard_group(demo: Demo) -> str | None:
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def _print_summary(demo: Demo, report: Path, elapsed: float) -> None:
-    print("\ntrainlab demo: stages")
-    width = max(len(s.title) for s in demo.stages)
-    for stage in demo.stages:
-        seconds = "" if stage.seconds is None else f"{stage.seconds:6.1f} s"
-        status = stage.status + (f" ({stage.message})" if stage.message else "")
-        print(f"  {stage.title:<{width}} {seconds:>8}  {status}")
-    print(f"  {'total':<{width}} {elapsed:6.1f} s")
-    print(f"\nreport: {report.resolve()}")
-

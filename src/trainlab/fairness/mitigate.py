@@ -210,9 +210,9 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def mitigate_cli(run, by, constraint: str = "demographic_parity", favorable=None, out=None, seed: int = 0,
+def mitigate_run(run, by, constraint: str = "demographic_parity", favorable=None, out=None, seed: int = 0,
                  tolerance: float = 0.05, min_group_size: int = 30, bootstrap: int = 1000) -> dict:
-    """``trainlab mitigate``: read val and test of a run, mitigate, write a new run-like folder."""
+    """``trainlab mitigate``: read val and test of a run, mitigate, write a new run-like folder (``result["out"]``)."""
     run = Path(run)
     if not run.exists():
         raise TrainlabError(f"{run}: no such run folder")
@@ -234,9 +234,16 @@ def mitigate_cli(run, by, constraint: str = "demographic_parity", favorable=None
                           for r in result["record"]["before_after"]])
     write_table(table, out / "before_after.csv")
     result["audit_after"].write(out / "audit")
-    rec = result["record"]
-    print(f"mitigation: {rec['constraint']} across {' × '.join(rec['by'])} ({rec['method']}); "
-          f"{rec['changed_rows']['test']} of {len(test)} test predictions changed")
-    print(format_table(rec["before_after"]))
-    print(f"\nwritten to {out}/ (predictions/val.csv, predictions/test.csv, mitigation.json, before_after.csv, audit/)")
+    result["out"] = out
     return result
+
+
+def mitigation_summary(result: dict) -> str:
+    """What ``trainlab mitigate`` prints: the method, how many test predictions changed, the before/after table."""
+    rec = result["record"]
+    return "\n".join([
+        f"mitigation: {rec['constraint']} across {' × '.join(rec['by'])} ({rec['method']}); "
+        f"{rec['changed_rows']['test']} of {len(result['test'])} test predictions changed",
+        format_table(rec["before_after"]),
+        f"\nwritten to {result['out']}/ (predictions/val.csv, predictions/test.csv, mitigation.json, before_after.csv, audit/)",
+    ])
