@@ -58,8 +58,21 @@ def _compare(runs, out, **options) -> dict:
     """compare, write where the command line would, and read compare.json back through its artifact."""
     result = compare(runs, **options)
     result.write(out)
-    assert Comparison.read(out) == result.comparison
-    return Comparison.read(out).model_dump(mode="json")
+    back = Comparison.read(out)
+    assert back == result.comparison
+    return {**back.model_dump(mode="json"), "mcnemar": [pair.row() for pair in back.mcnemar]}
+
+
+def test_a_compare_json_from_before_artifacts_still_reads(tmp_path):
+    a, b = _pattern(20, 1, 6)
+    _compare([_write_run(tmp_path / "cnn", a), _write_run(tmp_path / "effnet", b, seed=1)], tmp_path / "cmp")
+    old = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    del old["kind"], old["schema_version"]
+    for pair in old["mcnemar"]:  # the derived figures were stored then
+        pair.update(n=40, discordant=7, accuracy_a=21 / 40, accuracy_b=26 / 40)
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    pair = Comparison.read(tmp_path / "old.json").mcnemar[0]
+    assert (pair.n, pair.discordant, pair.accuracy_b) == (40, 7, 26 / 40)
 
 
 def test_two_runs_table_plot_and_mcnemar(tmp_path):

@@ -31,21 +31,43 @@ class ComparedRun(_Row):
 
 
 class PairTest(_Row):
-    """McNemar's exact test of runs ``a`` and ``b``: counts of items each gets right or wrong."""
+    """McNemar's exact test of runs ``a`` and ``b``: counts of items each gets right or wrong.
+
+    ``n``, ``discordant`` and both accuracies follow from the four counts, so they are derived, not stored.
+    """
 
     a: str
     b: str
-    accuracy_a: float
-    accuracy_b: float
-    n: int
     both_right: int
-    a_only: int
+    a_only: int  # items a gets right and b wrong
     b_only: int
     both_wrong: int
-    discordant: int
-    p_value: float
-    p_holm: float
+    p_value: float  # two-sided exact binomial test of a_only against b_only
+    p_holm: float  # Holm-corrected across all pairs
     verdict: str
+
+    @property
+    def n(self) -> int:
+        return self.both_right + self.a_only + self.b_only + self.both_wrong
+
+    @property
+    def discordant(self) -> int:
+        return self.a_only + self.b_only
+
+    @property
+    def accuracy_a(self) -> float:
+        return (self.both_right + self.a_only) / self.n
+
+    @property
+    def accuracy_b(self) -> float:
+        return (self.both_right + self.b_only) / self.n
+
+    def row(self) -> dict:
+        """Every figure, stored and derived, for tables."""
+        return {"a": self.a, "b": self.b, "accuracy_a": self.accuracy_a, "accuracy_b": self.accuracy_b, "n": self.n,
+                "both_right": self.both_right, "a_only": self.a_only, "b_only": self.b_only,
+                "both_wrong": self.both_wrong, "discordant": self.discordant, "p_value": self.p_value,
+                "p_holm": self.p_holm, "verdict": self.verdict}
 
 
 class Comparison(Artifact):
@@ -62,3 +84,12 @@ class Comparison(Artifact):
     correction: str
     files: dict[str, str] = {}
     trainlab_version: str = ""
+
+    @classmethod
+    def migrate(cls, payload: dict, version: int, source) -> dict:
+        if version == 0:  # before artifacts carried their kind: each pair also stored its derived figures
+            derived = ("n", "discordant", "accuracy_a", "accuracy_b")
+            pairs = [{k: v for k, v in p.items() if k not in derived} if isinstance(p, dict) else p
+                     for p in payload.get("mcnemar") or []]
+            return {**payload, "mcnemar": pairs}
+        return super().migrate(payload, version, source)

@@ -192,7 +192,7 @@ def compare(runs, *, names=None, split: str = "test") -> CompareResult:
     pairs = []
     for a, b in combinations(names, 2):
         test = mcnemar(paired[a].to_numpy(), paired[b].to_numpy())
-        pairs.append({"a": a, "b": b, "accuracy_a": float(paired[a].mean()), "accuracy_b": float(paired[b].mean()), **test})
+        pairs.append({"a": a, "b": b, **{k: v for k, v in test.items() if k not in ("n", "discordant")}})
     for pair, p_adj in zip(pairs, holm([p["p_value"] for p in pairs])):
         pair["p_holm"] = p_adj
         pair["verdict"] = _verdict(pair["a"], pair["b"], pair, p_adj)
@@ -220,7 +220,7 @@ def metrics_frame(comparison: Comparison) -> pd.DataFrame:
 
 
 def mcnemar_frame(comparison: Comparison) -> pd.DataFrame:
-    return pd.DataFrame([p.model_dump() for p in comparison.mcnemar])
+    return pd.DataFrame([p.row() for p in comparison.mcnemar])
 
 
 def format_markdown(comparison: Comparison) -> str:

@@ -407,8 +407,8 @@ def _warn_scale(grids: dict[str, np.ndarray], standardize: bool) -> None:
     x_span = float(np.abs(grids["x_train"]).max())
     y_span = float(np.abs(grids["y_train"]).max())
     if x_span > 20 or y_span > 20 or y_span < 0.05:
-        log.warning("the function's scale (|x| up to %.3g, |y| up to %.3g) is far from the coursework's "
-                    "(pi and 1); the coursework recipes may fit it badly: consider --standardize", x_span, y_span)
+        log.warning("your function's scale (|x| up to %.3g, |y| up to %.3g) is far from the one these recipes are "
+                    "tuned for (about pi and 1); they may fit it badly: consider --standardize", x_span, y_span)
 
 
 # ---- outputs -----------------------------------------------------------------------------
@@ -624,7 +624,7 @@ def summary_text(results: dict) -> str:
     elif results["quick"]:
         verdict = f"A --quick run is too short to judge the {target:g} target"
     elif results["all_below_target"]:
-        verdict = f"Test MSE below {target:g} for every coursework model and seed"
+        verdict = f"Test MSE below {target:g} for the MLP, the LSTM and the GRU on every seed"
     else:
         misses = [f"{m['label']} seed {r['seed']} ({r['test_mse']:.2e})" for m in results["models"].values()
                   if m["coursework"] for r in m["runs"] if r["test_mse"] >= target]

@@ -386,7 +386,7 @@ def compare_section(ids: Ids, cmp) -> Section:
         rows.append({"run": entry.name, **{k: entry.metrics.get(k) for k, _, _ in METRICS},
                      "best_val_acc": entry.best_val_acc, "best_epoch": entry.best_epoch, "epochs": entry.epochs})
     sec.add(B.figures(cmp.images))
-    pairs = [p.model_dump() for p in data.mcnemar]
+    pairs = [p.row() for p in data.mcnemar]
     if pairs:
         sec.add(B.p("McNemar's exact test on the items paired by id: 'a only' counts the items run a gets right and "
                     "run b gets wrong, 'b only' the reverse; the p-value is the two-sided exact binomial test on those "
@@ -433,12 +433,12 @@ def sine_section(ids: Ids, item) -> Section:
     if data.reduced:
         sec.add(B.p(data.reduced, "warning"))
     elif data.quick:
-        sec.add(B.p("A quick run (fewer epochs and seeds than the coursework): too short to judge the target.", "warning"))
+        sec.add(B.p("A quick run (fewer epochs and seeds than the full experiment): too short to judge the target.", "warning"))
     if data.models:
         sec.add(B.table(_sine_table(data, item.name)))
         if data.target_mse is not None and data.all_below_target is not None and not data.quick and not data.reduced:
             ok = data.all_below_target
-            sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {data.target_mse:g} for every coursework model and seed.",
+            sec.add(B.p(f"Test MSE {'below' if ok else 'NOT below'} {data.target_mse:g} for the MLP, the LSTM and the GRU on every seed.",
                         "finding" if ok else "warning"))
     sec.add(B.figures(item.images[:2]))
     windows = data.windows
