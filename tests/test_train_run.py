@@ -195,6 +195,53 @@ def test_predictions_of_unlabelled_images_are_valid_and_judges_say_they_need_lab
     assert not (tmp_path / "metrics_new.json").exists()
 
 
+def test_contract_what_train_and_predict_write_every_consumer_reads(seed_run, ip102, tmp_path, capsys):
+    """Stage boundaries with real files: train -> (metrics, model summary, predictions) -> predict on a labelled
+    dataset with an attribute -> evaluate, audit, compare, report, each reading through the artifacts."""
+    import os
+
+    from trainlab.artifacts.compare import Comparison
+    from trainlab.artifacts.metrics import Metrics
+    from trainlab.artifacts.model_summary import ModelSummary
+    from trainlab.artifacts.predictions import Predictions
+
+    test = Predictions.read(seed_run, "test")
+    metrics = Metrics.read(seed_run)  # train ran evaluate at its end
+    assert metrics.n == len(test) == 12 and list(metrics.classes) == test.classes == CLASSES
+    assert metrics.accuracy == pytest.approx(float((test.y_true == test.y_pred).mean()))
+    summary = ModelSummary.read(seed_run)  # train wrote it: it held the model
+    assert summary.total == json.loads((seed_run / "run.json").read_text())["parameters"]
+
+    # predict a generic-CSV dataset (the run's test images, with a 'site' attribute) -> a labelled table
+    lines = (ip102 / "test.txt").read_text().split()
+    rows = [{"path": os.path.relpath(ip102 / "images" / name, tmp_path), "label": CLASSES[int(label)],
+             "site": ("north", "south")[i % 2]} for i, (name, label) in enumerate(zip(lines[::2], lines[1::2]))]
+    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
+    table_path = tmp_path / "new.csv"
+    assert main(["predict", str(seed_run), str(tmp_path / "labels.csv"), "--out", str(table_path)]) == 0
+    table = Predictions.read(table_path)
+    assert table.is_labelled and table.attributes == ["site"] and len(table) == 12
+
+    assert main(["evaluate", str(table_path)]) == 0
+    judged = Metrics.read(tmp_path / "metrics_new.json")
+    assert judged.n == 12 and judged.accuracy == pytest.approx(float((table.y_true == table.y_pred).mean()))
+    assert main(["audit", str(table_path), "--by", "site", "--bootstrap", "0", "--min-group-size", "2",
+                 "--out", str(tmp_path / "audit")]) == 0
+    audit = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    assert audit["n"] == 12 and audit["classes"] == CLASSES
+    assert main(["compare", str(seed_run), str(seed_run / "predictions" / "test.csv"), "--names", "run", "file",
+                 "--out", str(tmp_path / "cmp")]) == 0
+    pair = Comparison.read(tmp_path / "cmp").mcnemar[0]
+    assert pair.discordant == 0 and pair.n == 12  # the same predictions, once through the run and once as a file
+
+    assert main(["report", str(seed_run), str(tmp_path / "cmp"), "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f'data-metric="accuracy" data-value="{metrics.accuracy!r}"' in page or f"data-value=\"{metrics.accuracy}\"" in page
+    assert f'data-model="total" data-value="{summary.total}"' in page
+    assert "Comparison: cmp" in page and "no model summary" not in page
+    capsys.readouterr()
+
+
 def test_predict_on_a_dataset_and_on_files(seed_run, ip102, tmp_path, capsys):
     out = tmp_path / "all.csv"
     assert main(["predict", str(seed_run), str(ip102), "--out", str(out)]) == 0

@@ -96,14 +96,14 @@ def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | Non
             log.debug("%s is not a dataset layout (%s); predicting its image files", item, exc)
             return None
         raise
-    frame = manifest.frame.copy()
+    frame = manifest.frame[["id", "path", "split", *manifest.attributes]].copy()  # not the internal _… columns
     names = manifest.label_names().astype(str)
     known = names.isin(classes)
     if not known.all():
         log.warning("%d of %d images have a label this run does not know (%s...); their y_true is left empty",
                     int((~known).sum()), len(frame), sorted(set(names[~known]))[:5])
     frame["y_true"] = names.where(known, "")
-    return frame.drop(columns=["label"])
+    return frame
 
 
 def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: int = 256,
