@@ -89,7 +89,7 @@ class Predictions(Artifact):
     @property
     def y_true(self) -> np.ndarray:
         """True labels as integer indices into ``classes`` (every row must have one: see :meth:`require_labels`)."""
-        self.require_labels("this")
+        self.require_labels("this step")
         return _codes(self.frame["y_true"], self.classes)
 
     @property
