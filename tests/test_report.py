@@ -80,7 +80,7 @@ def make_run(root: Path, name: str, *, seed: int = 0, accuracy: float = 0.7, n: 
         (run / "data").mkdir(parents=True, exist_ok=True)
         (run / "data" / "summary.json").write_text(json.dumps(summary))
         _png(run / "data" / "class_distribution.png", (200, 120, 40))
-        from trainlab.models.registry import create_model
+        from trainlab.models.factory import create_model
         from trainlab.models.summary import summarize
 
         # what `trainlab train` writes at the end of training (it holds the model; the report never builds one)
