@@ -407,6 +407,8 @@ def _resolve_input(name: str, given: list[int], default: tuple[int, ...]) -> tup
 
 def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
     """(model name, options, num_classes, data_config, label) from a model name, a run folder or a weights file."""
+    from trainlab.models.weights import TORCH_SUFFIXES, load_weights, read_metadata
+
     path = Path(target)
     if path.is_dir():
         run_json = path / "run.json"
@@ -419,14 +421,17 @@ def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
         if not isinstance(run, dict) or not run.get("model"):
             raise TrainlabError(f"{run_json}: no 'model' key (expected model, model_options, num_classes, data_config)")
         return run["model"], dict(run.get("model_options") or {}), run.get("num_classes"), run.get("data_config"), f"run {path}"
+    if path.is_file() and path.suffix.lower() in TORCH_SUFFIXES:
+        load_weights(path)  # an unsafe or damaged file is named as such
+        raise TrainlabError(f"{path} is a PyTorch state dict without the model's name; give the model name (e.g. timm:resnet18) instead")
     if path.suffix == ".safetensors" and path.is_file():
-        from trainlab.models.weights import read_metadata
-
         meta = read_metadata(path)
         if not meta.get("model"):
             raise TrainlabError(f"{path} has no trainlab metadata (model name); summarise a model name instead")
         return meta["model"], dict(meta.get("model_options") or {}), meta.get("num_classes"), meta.get("data_config"), str(path)
-    if "/" in target or target.endswith((".safetensors", ".json")):
+    if path.is_file():
+        raise TrainlabError(f"{path} is a file but not a weights file (.safetensors, {', '.join(TORCH_SUFFIXES)}) or a run folder")
+    if "/" in target or target.endswith((".safetensors", ".json", *TORCH_SUFFIXES)):
         raise TrainlabError(f"{target} does not exist: give a model name (seed_cnn, sine_lstm, timm:<name>), a run folder or a weights file")
     return target, {}, None, None, target
 

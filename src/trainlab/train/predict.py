@@ -121,10 +121,10 @@ def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: 
     def decode(path):
         try:
             return decode_image(path, data_config.size, data_config.resize)
-        except TrainlabError:
+        except TrainlabError as exc:
             if on_bad_image == "error":
                 raise
-            log.warning("skipped %s: not a readable image", path)
+            log.warning("skipped %s: %s", path, getattr(exc, "reason", exc))
             return None
 
     proba = np.zeros((len(paths), model_output_size(model)), np.float32)
@@ -167,7 +167,8 @@ def predict(run: str | Path, inputs: list[str | Path], *, out: str | Path | None
                               batch_size=batch_size, on_bad_image=on_bad_image)
     rows, proba = rows[ok].reset_index(drop=True), proba[ok]
     if len(rows) == 0:
-        raise TrainlabError("none of the inputs could be decoded as an image")
+        raise TrainlabError(f"none of the {len(paths)} input file(s) could be decoded as an image "
+                            f"(e.g. {paths[0]}); the warnings above give each file's reason")
     names = np.asarray(classes, dtype=object)
     core = pd.DataFrame({"id": rows["id"].astype(str), "path": rows["path"].astype(str), "split": rows["split"],
                          "y_true": rows["y_true"], "y_pred": names[proba.argmax(1)]})
