@@ -312,3 +312,20 @@ def test_carve_rejects_fractions_that_leave_nothing():
     frame = pd.DataFrame({"label": [0, 1], "split": "train"})
     with pytest.raises(TrainlabError, match="must leave rows for training"):
         carve_splits(frame, fractions={"val": 0.5, "test": 0.5}, stratify=["label"])
+
+
+def test_fairface_folder_with_only_val_labels_is_recognised(tmp_path):
+    root = fairface(tmp_path / "ff", per_group=10)
+    (root / "train_labels.csv").unlink()  # left: val_labels.csv and val/ (which looks like an ImageFolder split)
+    assert detect_format(root) == "fairface"
+    m = load_manifest(root, val_fraction=0.2, test_fraction=0.2)
+    assert m.source["format"] == "fairface" and m.source["files"] == {"train": "val_labels.csv"}
+    assert len(m) == 6 and set(m.frame["id"]) == {f"val/{k}.jpg" for k in range(1, 7)}
+    assert m.origin(0) == "val_labels.csv:2"
+
+
+def test_fairface_folder_with_several_labels_csvs_but_no_train_asks_which(tmp_path):
+    root = fairface(tmp_path / "ff")
+    (root / "train_labels.csv").rename(root / "extra_labels.csv")
+    with pytest.raises(TrainlabError, match=r"no train_labels.csv .* but 2 labels CSVs \(extra_labels.csv, val_labels.csv\)"):
+        load_manifest(root)

@@ -9,7 +9,7 @@ Layouts (``fmt``):
 
 ``ip102``        ``train.txt``/``val.txt``/``test.txt`` (+ ``classes.txt``); images in ``images/`` or
                  ``classification/<split>/<label>/`` (see :mod:`trainlab.data.readers.ip102`)
-``fairface``     ``train_labels.csv`` (+ ``val_labels.csv``): ``file,age,gender,race,service_test``
+``fairface``     ``train_labels.csv`` (+ ``val_labels.csv``), or any ``*_labels.csv``: ``file,age,gender,race,service_test``
                  (see :mod:`trainlab.data.readers.fairface` for the split mapping)
 ``imagefolder``  ``<root>/<split>/<class>/<image>`` or ``<root>/<class>/<image>``
 ``csv``          ``path,label[,split][,attributes…]``, paths relative to the CSV
@@ -56,7 +56,7 @@ def detect_format(root: str | os.PathLike) -> str:
         )
     if (root / "train.txt").is_file():
         return "ip102"
-    if any((root / n).is_file() for n in fairface.TRAIN_NAMES):
+    if any((root / n).is_file() for n in fairface.TRAIN_NAMES) or fairface.label_files(root):
         return "fairface"
     if generic.looks_like_imagefolder(root):
         return "imagefolder"
@@ -64,7 +64,7 @@ def detect_format(root: str | os.PathLike) -> str:
     if len(csvs) == 1 and generic.looks_like_csv(read_csv_rows(csvs[0])[0]):
         return "csv"
     raise TrainlabError(
-        f"cannot tell the layout of {root}: expected train.txt (IP102), train_labels.csv (FairFace), "
+        f"cannot tell the layout of {root}: expected train.txt (IP102), *_labels.csv (FairFace), "
         "<split>/<class>/ image folders (ImageFolder) or one CSV with path,label columns. Pass --format"
     )
 
