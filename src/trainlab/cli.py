@@ -26,6 +26,8 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-fraction", type=float, default=0.1, help="share of train carved out as a stratified test split when the dataset has none (default 0.1; FairFace's val_labels.csv is its test split)")
     p.add_argument("--seed", type=int, default=0, help="seed of the carved splits (default 0)")
     p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at a bad image file (default) or skip it, counted and listed")
+    p.add_argument("--accept-label", action="append", default=[], metavar="NAME", help="a rare label that is a real class, not a typo of a frequent one (repeatable; recipe: data.accept_labels)")
+    p.add_argument("--duplicate-images", default="error", choices=("error", "warn"), help="byte-identical files in different splits of the dataset: stop (default) or warn and keep them (recipe: data.duplicate_images)")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -54,6 +56,7 @@ def cmd_data_inspect(args) -> int:
     inspect_dataset(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
         seed=args.seed, on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check, workers=args.workers,
+        accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
     )
     return 0
 
@@ -64,6 +67,7 @@ def cmd_data_cache(args) -> int:
     build_cache_cli(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
         on_bad_image=args.on_bad_image, size=args.size, policy=args.policy, cache_dir=args.cache_dir, workers=args.workers,
+        accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
     )
     return 0
 

@@ -49,6 +49,8 @@ class DataSection:
     resize: Literal["stretch", "shorter-side"] = "stretch"  #: how images are brought to image_size
     cache_dir: str | None = None  #: default $TRAINLAB_CACHE or ~/.cache/trainlab
     workers: int = 0  #: decode processes for building the cache (0: one per core)
+    accept_labels: list[str] = field(default_factory=list)  #: rare labels that are real classes, not typos of a frequent one
+    duplicate_images: Literal["error", "warn"] = "error"  #: byte-identical files in different splits of the dataset
 
 
 @dataclass

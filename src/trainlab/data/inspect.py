@@ -161,6 +161,7 @@ def image_stats(scan: list[tuple], bad: list[dict]) -> dict:
 def inspect_dataset(
     dataset, *, fmt: str = "auto", target: str | None = None, val_fraction: float = 0.1, test_fraction: float = 0.1,
     seed: int = 0, on_bad_image: str = "error", out=None, check_images: bool = True, workers: int = 0,
+    accept_labels=(), duplicate_images: str = "error",
 ) -> dict:
     """Summarise a dataset, scan its images, write the report files and print a readable summary.
 
@@ -173,7 +174,8 @@ def inspect_dataset(
 
     check_on_bad_image(on_bad_image)
     manifest = load_manifest(dataset, fmt=fmt, target=target, val_fraction=val_fraction, test_fraction=test_fraction,
-                             seed=seed, on_bad_image="skip", check_files=check_images)
+                             seed=seed, on_bad_image="skip", check_files=check_images, accept_labels=accept_labels,
+                             duplicate_images=duplicate_images)
     out = Path(out) if out is not None else Path.cwd() / f"inspect-{_slug(Path(manifest.source.get('root', dataset)).name)}"
     bad = [{**b, "stage": "listing"} for b in manifest.source.get("skipped", [])]
     stats = None

@@ -89,7 +89,8 @@ def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | Non
     from trainlab.data.formats import load_manifest
 
     try:
-        manifest = load_manifest(item, fmt="auto", val_fraction=0.0, test_fraction=0.0)  # rows as they are: no carving
+        # rows as they are: no carving; leakage and label typos are the dataset's business, reported, not fatal, here
+        manifest = load_manifest(item, fmt="auto", val_fraction=0.0, test_fraction=0.0, duplicate_images="warn", label_typos="warn")
     except TrainlabError as exc:
         if item.is_dir():
             log.debug("%s is not a dataset layout (%s); predicting its image files", item, exc)

@@ -189,7 +189,8 @@ def _train(cfg: Recipe, where: str, overrides: list[str], dist, *, run_dir: Path
         run_dir = _choose_run_dir(cfg, where, out)
     try:
         manifest = load_manifest(dataset_root(d.root), fmt=d.format, target=d.target, val_fraction=d.val_fraction,
-                                 seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction)
+                                 seed=d.seed, on_bad_image=d.on_bad_image, test_fraction=d.test_fraction,
+                                 accept_labels=d.accept_labels, duplicate_images=d.duplicate_images)
     except TrainlabError as exc:
         if d.format == "auto":
             raise
