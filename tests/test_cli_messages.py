@@ -82,3 +82,19 @@ def test_predict_skip_reasons_name_the_file_and_the_problem(tmp_path, capsys, ca
     (folder / "good.png").unlink()
     line = one_line_error(*run_main(capsys, "predict", run, folder, "--on-bad-image", "skip", "--device", "cpu"))
     assert "none of the 2 input file(s) could be decoded" in line
+
+
+def test_predict_on_a_folder_of_images_and_a_class_folder_predicts_every_image(tmp_path, caplog):
+    import pandas as pd
+
+    run = tiny_run(tmp_path / "run")
+    folder = tmp_path / "mixed"
+    for name in ("top1.png", "top2.jpg", "cat/a.png", "cat/b.png"):
+        solid(folder / name)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(folder), "--device", "cpu", "--out", str(out)]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert sorted(table["id"]) == ["cat/a.png", "cat/b.png", "top1.png", "top2.jpg"]
+    assert table.set_index("id").loc[["cat/a.png", "top1.png"], "y_true"].tolist() == ["cat", ""]
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "2 image file(s) under it are not part of the imagefolder dataset" in said and "top1.png" in said
