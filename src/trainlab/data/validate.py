@@ -161,7 +161,8 @@ def check_identical_across_splits(frame: pd.DataFrame, groups: list[np.ndarray],
     leaks = [g for g in groups if len(set(split[g])) > 1]
     if not leaks:
         return []
-    items = [", ".join(f"{describe(frame['path'].iat[i], where[i])} [{split[i]}]" for i in g) for g in leaks]
+    items = [", ".join(f"{describe(frame['path'].iat[i], where[i])} [{split[i]}]" for i in g[:4])
+             + (f" and {len(g) - 4} more copies" if len(g) > 4 else "") for g in leaks]
     head = (f"{len(leaks)} group(s) of byte-identical image files are in different splits "
             "(the same picture in training and evaluation leaks test data into training):" + listing(items))
     if duplicate_images == "error":
