@@ -341,7 +341,7 @@ def test_a_symlink_to_a_training_image_listed_in_test_is_a_duplicate(tmp_path):
         load_manifest(root)
     msg = str(exc.value)
     assert "listed more than once" in msg and "train.txt:1 [train], test.txt:4 [test]" in msg
-    assert f"through symlink(s) {root / 'images' / 'link.jpg'}" in msg
+    assert f"through link(s) {root / 'images' / 'link.jpg'}" in msg
 
 
 def test_a_byte_identical_copy_in_another_split_is_an_error_unless_accepted(tmp_path):

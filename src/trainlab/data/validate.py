@@ -4,7 +4,7 @@ Cheap (run by :func:`trainlab.data.formats.load_manifest` on every read):
 
 - a listed file that does not exist, or is empty (0 bytes);
 - the same image listed twice (within a split, or across splits: test data leaking into training), compared
-  by real path, so a symlink to a listed file is that file;
+  by identity (device and inode), so a symlink or hard link to a listed file is that file;
 - byte-identical files in different splits (sizes first, then a hash of the files that share a size):
   an error when the dataset puts them there (``duplicate_images="warn"`` accepts them), kept together
   when the split is carved;
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -98,25 +99,35 @@ def check_files(frame: pd.DataFrame, *, on_bad_image: str = "error") -> tuple[pd
 def check_duplicates(frame: pd.DataFrame) -> None:
     """The same file listed twice is an error: within a split it double-counts, across splits it leaks.
 
-    Files are compared by real path, so a symlink and the file it points to are one file.
+    Files are compared by identity (device and inode, which ``stat`` reads through symlinks), so a symlink
+    or hard link and the file it points to are one file; a missing file by its normalised path.
     """
-    paths = frame["path"].map(os.path.realpath)
+    paths = frame["path"].map(_identity)
     dup = paths.duplicated(keep=False)
     if not dup.any():
         return
     where = origins(frame)
-    groups: dict[str, list[int]] = {}
+    groups: dict[object, list[int]] = {}
     for i in np.flatnonzero(dup.to_numpy()):
         groups.setdefault(paths.iat[i], []).append(i)
     items = []
-    for real, rows in groups.items():
+    for rows in groups.values():
+        real = os.path.realpath(frame["path"].iat[rows[0]])
         locs = ", ".join(f"{where[i] or frame['id'].iat[i]} [{frame['split'].iat[i]}]" for i in rows)
         links = [str(frame["path"].iat[i]) for i in rows if os.path.normpath(frame["path"].iat[i]) != real]
-        items.append(f"{real}: listed at {locs}" + (f" (through symlink(s) {', '.join(links)})" if links else ""))
+        items.append(f"{real}: listed at {locs}" + (f" (through link(s) {', '.join(links)})" if links else ""))
     raise TrainlabError(
         f"{len(groups)} image file(s) are listed more than once (a file in two splits leaks test data into training):"
         + listing(items) + "\nRemove the duplicate rows."
     )
+
+
+def _identity(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.normpath(path)
+    return (st.st_dev, st.st_ino)
 
 
 DUPLICATE_IMAGES = ("error", "warn")
@@ -134,18 +145,21 @@ def identical_files(frame: pd.DataFrame) -> list[np.ndarray]:
             by_size.setdefault(os.stat(path).st_size, []).append(i)
         except OSError:
             continue
+    todo = [i for size, rows in by_size.items() if len(rows) > 1 and size > 0 for i in rows]
     by_hash: dict[str, list[int]] = {}
-    for size, rows in by_size.items():
-        if len(rows) < 2 or size == 0:
-            continue
-        for i in rows:
-            try:
-                with open(frame["path"].iat[i], "rb") as fh:
-                    digest = hashlib.file_digest(fh, "blake2b").hexdigest()
-            except OSError:
-                continue
-            by_hash.setdefault(f"{size}:{digest}", []).append(i)
-    return [np.asarray(rows) for rows in by_hash.values() if len(rows) > 1]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # reading and hashing release the GIL
+        for i, digest in zip(todo, pool.map(_digest, [frame["path"].iat[i] for i in todo])):
+            if digest is not None:
+                by_hash.setdefault(digest, []).append(i)
+    return [np.asarray(sorted(rows)) for rows in by_hash.values() if len(rows) > 1]
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return f"{os.fstat(fh.fileno()).st_size}:{hashlib.file_digest(fh, 'blake2b').hexdigest()}"
+    except OSError:
+        return None
 
 
 def check_identical_across_splits(frame: pd.DataFrame, groups: list[np.ndarray], *, duplicate_images: str = "error") -> list[dict]:
