@@ -156,7 +156,7 @@ def _read_torch(path: Path) -> dict[str, torch.Tensor]:
         if refused is None:  # torch's weights-only unpickler also fails on damaged data: not a refusal
             raise TrainlabError(f"weights file {path} is damaged: its pickle data cannot be read ({_last_line(exc)})") from None
         raise TrainlabError(
-            f"weights file {path} was refused: it holds a pickled Python object ({refused.group(1)}), not only tensors, "
+            f"weights file {path} was refused: it holds pickled Python objects other than tensors ({refused.group(1)}), "
             "and trainlab never runs pickle code. Save a plain state dict (torch.save(model.state_dict(), ...)) "
             "or safetensors instead."
         ) from None
