@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 from trainlab.models.weights import save_weights
 
 CLASSES = ["cat", "dog"]
@@ -19,6 +19,7 @@ def tiny_run(root: Path) -> Path:
     model = create_model("seed_cnn", len(CLASSES), input_size=list(SIZE))
     best = root / "checkpoints" / "best"
     best.mkdir(parents=True)
-    save_weights(model, best / "model.safetensors", {"classes": CLASSES, "image_size": list(SIZE), "resize": "stretch"})
+    data_config = {**model.data_config, "resize": "stretch"}  # the model's own size, mean and std
+    save_weights(model, best / "model.safetensors", {"classes": CLASSES, "data_config": data_config})
     torch.save({"epoch": 1}, best / "state.pt")
     return root
