@@ -93,7 +93,6 @@ def compute_metrics(y_true, y_pred, proba, *, classes) -> dict:
     classes = [str(c) for c in classes]
     y_true, y_pred, proba = check_arrays(y_true, y_pred, proba, classes=classes)
     k = len(classes)
-    labels = np.arange(k)
     undefined: dict[str, str] = {}
     out: dict = {"n": int(len(y_true)), "n_classes": k}
     with warnings.catch_warnings():
