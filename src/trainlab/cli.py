@@ -49,6 +49,11 @@ def _run(text: str) -> Path:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _compare_run(text: str) -> Path:
+    """A run argument of compare, or the word ``vs`` between two seed groups (kept as it is, never resolved)."""
+    return Path(text) if text == "vs" else _run(text)
+
+
 # ---- data --------------------------------------------------------------------------------
 def cmd_data_inspect(args) -> int:
     from trainlab.data.inspect import inspect_dataset
@@ -134,7 +139,8 @@ def cmd_evaluate(args) -> int:
 def cmd_compare(args) -> int:
     from trainlab.evaluate.compare import compare_cli
 
-    compare_cli(args.runs, split=args.split, out=args.out, names=args.names)
+    compare_cli(args.runs, split=args.split, out=args.out, names=args.names, labels=args.labels,
+                replicates=args.bootstrap, seed=args.seed)
     return 0
 
 
@@ -291,13 +297,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
     p = verbs.add_parser(
-        "compare", help="compare runs: metrics table, curves, McNemar's paired test",
-        description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
-        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
+        "compare", help="compare runs: metrics table, curves, McNemar's test, paired bootstrap intervals",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid, "
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs), and the paired "
+        "bootstrap 95% interval of the difference of accuracy, balanced accuracy, macro F1 and ROC AUC with a "
+        "plain verdict. Seed groups (several runs per side, from repeated training): put 'vs' between the "
+        "sides; a side may also be one folder holding the runs. Then the interval covers seeds and items "
+        "together (two-level bootstrap) and the verdict says how often A beat B across the seeds.",
+        epilog="examples:  trainlab compare runs/cnn runs/effnet\n"
+        "           trainlab compare runs/cnn-s0 runs/cnn-s1 runs/cnn-s2 vs runs/eff-s0 runs/eff-s1 runs/eff-s2\n"
+        "           trainlab compare runs/cnn-seeds vs runs/effnet-seeds     (folders of runs)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("runs", nargs="+", type=_run, help="two or more run folders (or predictions files; 'latest' or name prefixes also work)")
+    p.add_argument("runs", nargs="+", type=_compare_run, metavar="RUN",
+                   help="two or more run folders (or predictions files; 'latest' or name prefixes also work); "
+                   "'A1 A2 ... vs B1 B2 ...' for seed groups")
     p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
     p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
+    p.add_argument("--labels", nargs=2, default=None, metavar=("A", "B"), help="names of the two seed groups (default: a group folder's name, else A and B)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates for the intervals (default 1000; 0: no intervals)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
     p = verbs.add_parser(
