@@ -298,12 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
     p = verbs.add_parser(
         "compare", help="compare runs: metrics table, curves, McNemar's test, paired bootstrap intervals",
-        description="Compare runs on the same test items: one metrics table, validation curves overlaid, "
-        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs), and the paired "
-        "bootstrap 95% interval of the difference of accuracy, balanced accuracy, macro F1 and ROC AUC with a "
-        "plain verdict. Seed groups (several runs per side, from repeated training): put 'vs' between the "
-        "sides; a side may also be one folder holding the runs. Then the interval covers seeds and items "
-        "together (two-level bootstrap) and the verdict says how often A beat B across the seeds.",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid,\n"
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs), and the\n"
+        "paired bootstrap 95% interval of the difference of accuracy, balanced accuracy, macro F1 and\n"
+        "ROC AUC with a plain verdict.\n\n"
+        "Seed groups (several runs per side, from repeated training): put 'vs' between the sides; a side\n"
+        "may also be one folder holding the runs. Then the interval covers seeds and items together\n"
+        "(two-level bootstrap) and the verdict says how often A beat B across the seeds.",
         epilog="examples:  trainlab compare runs/cnn runs/effnet\n"
         "           trainlab compare runs/cnn-s0 runs/cnn-s1 runs/cnn-s2 vs runs/eff-s0 runs/eff-s1 runs/eff-s2\n"
         "           trainlab compare runs/cnn-seeds vs runs/effnet-seeds     (folders of runs)",
