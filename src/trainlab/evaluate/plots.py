@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, rcParams
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, LogNorm, PowerNorm
 from matplotlib.figure import Figure
@@ -34,9 +35,26 @@ def _label_step(cell_pt: float) -> int:
 
 
 def save(fig: Figure, target: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG atomically, cropped to its content (``bbox_inches="tight"``).
+
+    A figure holding images (the confusion matrix) gets its crop box measured with the images hidden:
+    matplotlib's own tight crop draws the whole figure once more to measure it, re-sampling a
+    1,000 × 1,000 matrix twice; an image inside its axes never changes the box.
+    """
     target = Path(target)
+    bbox = "tight"
+    images = [image for ax in fig.axes for image in ax.images if image.get_visible()]
+    if images:
+        FigureCanvasAgg(fig)
+        for image in images:
+            image.set_visible(False)
+        try:
+            bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(rcParams["savefig.pad_inches"])
+        finally:
+            for image in images:
+                image.set_visible(True)
     with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches=bbox)
     return target
 
 
