@@ -205,6 +205,8 @@ def test_paired_bootstrap_interval_beside_mcnemar(tmp_path, capsys):
     intervals = pd.read_csv(tmp_path / "cmp" / "intervals.csv")
     assert list(intervals["metric"]) == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc"]
     assert "Paired bootstrap" in printed and "big is better by 25.0 points" in printed
+    # 40 items over 3 classes: 13 in the smallest, too few for class-averaged intervals to keep their promise
+    assert boot["note"].startswith("the smallest class has 13 item(s)") and "Note: the smallest class" in printed
     # the same seed gives the same interval; --bootstrap 0 turns the intervals off
     again = compare([ra, rb], names=["big", "small"], out=tmp_path / "again")
     assert again["bootstrap"]["comparisons"][0]["metrics"] == c["metrics"]

@@ -44,6 +44,7 @@ ALPHA = 0.05
 HISTORY_COLUMNS = ("epoch", "val_loss", "val_acc")  # the ones compare reads from history.csv
 CORRECTION = "Holm-Bonferroni across all pairs (family-wise error rate controlled at alpha)"
 REPLICATES = 1000
+SMALL_CLASS = 30  # below this many items in a class, the class-averaged intervals cover less than claimed
 CONFIDENCE = 0.95
 BOOTSTRAP_METHOD = (
     "paired percentile bootstrap: each replicate draws the items with replacement and applies the same draw "
@@ -290,8 +291,15 @@ def _bootstrap(names, arrays, ids, *, split_at, side_labels, replicates: int, se
             "seed_groups": groups, "metrics": figures,
             "verdict": interval_verdict(a, b, figures["accuracy"], metric="accuracy", confidence=CONFIDENCE, seeds=groups),
         })
+    counts = np.bincount(scored[0].true_onehot.indices, minlength=scored[0].k)
+    smallest = int(counts[counts > 0].min())  # of the classes present in the items
+    note = None
+    if smallest < SMALL_CLASS:
+        note = (f"the smallest class has {smallest} item(s): the intervals of balanced accuracy and ROC AUC, which "
+                f"average over classes, cover the truth less often than {CONFIDENCE:.0%} when a class has fewer than "
+                f"about {SMALL_CLASS} items (simulated: 82-92% with 3-10 items; BENCHMARKS.md)")
     return {"replicates": replicates, "seed": seed, "confidence": CONFIDENCE, "method": BOOTSTRAP_METHOD,
-            "metrics": list(HEADLINE), "comparisons": comparisons}
+            "metrics": list(HEADLINE), "comparisons": comparisons, "note": note}
 
 
 def intervals_frame(bootstrap: dict) -> pd.DataFrame:
@@ -350,6 +358,8 @@ def format_markdown(result: dict, metrics_table: pd.DataFrame, mcnemar_table: pd
         shown = ["a", "b", "metric", "value_a", "value_b", "difference", "ci_low", "ci_high"]
         if any(c["seed_groups"] for c in bootstrap["comparisons"]):
             shown.append("beat_share")
+        if bootstrap.get("note"):
+            lines += ["", f"Note: {bootstrap['note']}."]
         lines += ["", markdown_table(table[shown]), "",
                   "Values and differences in points (× 100). " + bootstrap["method"] + ". An interval that excludes 0 "
                   "is a difference the items (and seeds) can show; the intervals of several pairs are not corrected "
