@@ -247,6 +247,21 @@ def test_a_run_with_only_run_json_and_a_broken_image(tmp_path):
     assert "<img" not in text
 
 
+def test_stopped_early_is_a_normal_end_and_other_statuses_are_flagged(tmp_path):
+    from trainlab.artifacts.run import RunRecord, RunStatus
+
+    run = make_run(tmp_path, "early", history=False, meta=False)
+    RunRecord(status=RunStatus.stopped_early, name="early", model="seed_cnn", num_classes=len(CLASSES)).write(run)
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Status in run.json" not in text  # the trainer's own early stop is not a warning
+    RunRecord(status=RunStatus.interrupted, name="early", error="stopped by SIGTERM").write(run)
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Status in run.json: interrupted (stopped by SIGTERM)" in text
+    (run / "run.json").write_text(json.dumps({"status": "half-done"}))
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "run.json: field &#39;status&#39;" in text and "half-done" in text  # a bad record is named, not a crash
+
+
 def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 5) -> Path:
     """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""

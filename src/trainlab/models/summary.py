@@ -21,7 +21,6 @@ GRU model 912 + 4,800 + 33 = 5,745 in both; seed CNN 17,452,678 in both.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -411,16 +410,15 @@ def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
 
     path = Path(target)
     if path.is_dir():
-        run_json = path / "run.json"
-        if not run_json.is_file():
+        from trainlab.artifacts.run import RunRecord
+
+        if not RunRecord.exists_in(path):
             raise TrainlabError(f"{path} is a folder without run.json: give a model name or a run folder written by 'trainlab train'")
-        try:
-            run = json.loads(run_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise TrainlabError(f"{run_json}: not valid JSON ({exc})") from None
-        if not isinstance(run, dict) or not run.get("model"):
-            raise TrainlabError(f"{run_json}: no 'model' key (expected model, model_options, num_classes, data_config)")
-        return run["model"], dict(run.get("model_options") or {}), run.get("num_classes"), run.get("data_config"), f"run {path}"
+        run = RunRecord.read(path)
+        if not run.model:
+            raise TrainlabError(f"{RunRecord.path_in(path)}: field 'model' is not set yet (the run has not built its "
+                                "model); give a model name instead")
+        return run.model, dict(run.model_options), run.num_classes, run.data_config, f"run {path}"
     if path.is_file() and path.suffix.lower() in TORCH_SUFFIXES:
         load_weights(path)  # an unsafe or damaged file is named as such
         raise TrainlabError(f"{path} is a PyTorch state dict without the model's name; give the model name (e.g. timm:resnet18) instead")

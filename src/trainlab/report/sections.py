@@ -68,8 +68,8 @@ def run_section(ids: Ids, run) -> Section:
     if line:
         sec.add(B.p(line, "lead"))
     sec.add(B.p(f"Folder: {run.path}", "small"))
-    if rj.get("status") and rj.get("status") not in ("finished", "completed", "done", "early_stopped", "early-stopped"):
-        sec.add(B.p(f"Status in run.json: {rj.get('status')}" + (f" ({rj['error']})" if rj.get("error") else ""), "warning"))
+    if run.record is not None and not run.record.status.complete:  # finished and stopped-early are normal ends
+        sec.add(B.p(f"Status in run.json: {run.record.status.value}" + (f" ({run.record.error})" if run.record.error else ""), "warning"))
     sec.children = [
         _dataset(ids, run, rj),
         _config(ids, run, rj),
