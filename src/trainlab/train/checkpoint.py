@@ -3,7 +3,7 @@
 A checkpoint is a folder with two files:
 
 ``model.safetensors``  the model weights (``trainlab.models.weights.save_weights``), loadable on its own
-``state.pt``           optimizer, scheduler, grad scaler, RNG states (python, numpy, torch, cuda), epoch,
+``state.pt``           optimizer, grad scaler, RNG states (python, numpy, torch, cuda), epoch,
                        step, best metric; plain tensors and numbers only, read back with
                        ``torch.load(weights_only=True)`` (no pickled code is ever executed)
 
