@@ -404,7 +404,6 @@ def prepare(s: Session) -> None:
     s.index = index = {split: manifest.indices(split) for split in ("train", "val", "test")}
     classes = list(manifest.classes)
     if dist.is_main:
-        _write_config(s.run_dir, cfg)
         with writing("the dataset summary", s.run_dir / "data"):
             _summarize(manifest, s.run_dir)
     s.facts = dict(
@@ -433,8 +432,10 @@ def fit(s: Session):
         trainer.load(s.checkpoint)
         if main:
             log.info("resumed from %s: %d of %d epochs done", s.checkpoint, trainer.epoch, s.cfg.train.epochs)
-    # The run has started: from here this session writes the status.
+    # The run has started: from here this session writes the status (and the config it runs with).
     s.owns_status = True
+    if main:
+        _write_config(s.run_dir, s.cfg)
     resumed = list(s.writer.record.resumed) + ([now()] if s.resumed else [])
     s.writer.update(status=RunStatus.running, error=None, failed_epoch=None, failed_step=None, resumed=resumed,
                     command=list(sys.argv), created=s.writer.record.created or now(), **s.facts)

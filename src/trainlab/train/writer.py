@@ -74,7 +74,7 @@ class RunWriter:
     # ---- the loop's hooks ----------------------------------------------------------------------
     def begin(self, trainer: Trainer) -> None:
         """Before the first epoch of this session: a resumed run drops the history rows its checkpoint lacks."""
-        if self.enabled and trainer.epoch:
+        if self.enabled:
             with writing("the history", self.folder / "history.csv"):
                 history.truncate(self.folder, trainer.epoch)
 
