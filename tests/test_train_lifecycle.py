@@ -100,6 +100,8 @@ def test_resume_writes_what_a_run_killed_before_its_predictions_lacks(data, tmp_
     run = tmp_path / "k"
     assert not (run / "predictions").exists() and record(run)["status"] in ("running", "trained")
     state = ckpt.load_state(run / "checkpoints" / "last")
+    assert main(["evaluate", str(run)]) == 2  # the judges point to the way out
+    assert f"trainlab train --resume {run} writes them" in capsys.readouterr().err
     assert main(["train", "--resume", str(run)]) == 0, capsys.readouterr().err
     assert "without training more" in capsys.readouterr().err
     assert_complete(run, 2)

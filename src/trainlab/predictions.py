@@ -124,7 +124,8 @@ def resolve(target: str | Path, split: str = "test") -> Path:
         available = sorted(p.name for p in (target / "predictions").glob("*")) if (target / "predictions").is_dir() else []
         raise TrainlabError(
             f"{target} has no predictions for split '{split}' (looked for predictions/{split}.csv); "
-            f"available: {available or 'none'}. Train the run to the end, or pass a predictions file."
+            f"available: {available or 'none'}. A run that stopped before writing them: trainlab train --resume "
+            f"{target} writes them (without training more when every epoch has run); or pass a predictions file."
         )
     if not target.exists():
         raise TrainlabError(f"{target}: no such run folder or predictions file")
