@@ -79,8 +79,8 @@ class RunRecord(Artifact):
     model: str | None = None
     model_options: dict[str, Any] = Field(default_factory=dict)
     data_config: dict[str, Any] | None = None
-    image_size: list[int] | None = None
-    resize: str | None = None
+    image_size: list[int] | None = None  # written by older trainlab only: data_config holds the size and resize now
+    resize: str | None = None  # idem
     parameters: int | None = None
     trainable_parameters: int | None = None
 
