@@ -18,6 +18,7 @@ all written yet; ``--resume`` writes what is missing without training more.
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -101,6 +102,21 @@ class RunRecord(Artifact):
     predictions: dict[str, str] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """Only the fields that are set (a field a run has not reached yet, or that only older runs wrote, is absent)."""
+        fields = _finite(self.model_dump(mode="json", exclude_none=True))  # strict JSON: NaN (no val split) is null
+        return {"kind": self.KIND, "schema_version": self.SCHEMA_VERSION, **fields}
+
     def updated_with(self, **fields: Any) -> RunRecord:
         """A copy with ``fields`` changed (validated) and ``updated`` set to now."""
         return RunRecord.model_validate({**self.model_dump(), **fields, "updated": now()})
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
