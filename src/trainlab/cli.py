@@ -100,6 +100,14 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_lr_find(args) -> int:
+    from trainlab.train.lr_find import lr_find_cli
+
+    lr_find_cli(args.recipe, list(args.overrides), out=args.out, seeds=args.seeds, start_lr=args.start, end_lr=args.end,
+                steps=args.steps, rule=args.rule)
+    return 0
+
+
 def cmd_export(args) -> int:
     from trainlab.export import export_run
 
@@ -267,6 +275,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", type=_run, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.set_defaults(func=cmd_train)
+    p = verbs.add_parser(
+        "lr-find", help="learning-rate range test: loss against an exponentially growing rate, a suggested train.lr",
+        description="Train the recipe's model from its initial weights while the learning rate grows exponentially "
+        "from --start to --end, plot the smoothed loss against the rate, and suggest a rate (rule min/10: a tenth of "
+        "the rate at the lowest loss; steepest: where the loss falls fastest), once per seed, with the spread.",
+        epilog="example:  trainlab lr-find fairface-gender data.root=../shared/data/fairface-8k --steps 300",
+    )
+    p.add_argument("recipe", help="recipe YAML file or built-in recipe name")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values, e.g. data.root=/data/ip102")
+    p.add_argument("--steps", type=int, default=200, help="optimizer steps (default 200)")
+    p.add_argument("--start", type=float, default=1e-7, help="first learning rate (default 1e-7)")
+    p.add_argument("--end", type=float, default=10.0, help="last learning rate (default 10)")
+    p.add_argument("--seeds", type=int, default=3, help="repeat with this many seeds to show the suggestion's spread (default 3)")
+    p.add_argument("--rule", default="min/10", choices=("min/10", "steepest"), help="how the suggestion is read off the curve")
+    p.add_argument("--out", type=Path, default=None, help="folder for lr_find.json and lr_find.png (default ./lr-find-<recipe>)")
+    p.set_defaults(func=cmd_lr_find)
     p = verbs.add_parser("export", help="the run's model as ONNX or TorchScript, preprocessing and class names inside")
     p.add_argument("run", type=_run, help="run folder, 'latest', or a unique prefix of a run's name")
     p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), help="default onnx")
