@@ -90,10 +90,17 @@ def cmd_data_demo(args) -> int:
 # ---- training ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from trainlab.train.run import train_from_recipe
+    from trainlab.train.seeds import seed_list, train_seed_group
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
         recipe, overrides = None, [recipe, *overrides]
+    if args.resume is not None and args.seeds is not None:
+        raise TrainlabError("--seeds starts a new seed group; --resume continues one run (resume each seed's run folder)")
+    seeds = seed_list(recipe, overrides, args.seeds) if args.resume is None else []
+    if seeds:
+        print(f"seed group: {train_seed_group(recipe, overrides, seeds, out=args.out)}")
+        return 0
     run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
         print(f"run folder: {run}")
@@ -274,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values (YAML-typed), e.g. data.root=/data/ip102 train.epochs=5 train.amp=off")
     p.add_argument("--resume", type=_run, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="train N times (seeds train.seed, +1, ...) into one group folder "
+                   "with a summary of each test metric (mean ± 95%% interval); a recipe may list train.seeds instead")
     p.set_defaults(func=cmd_train)
     p = verbs.add_parser(
         "lr-find", help="learning-rate range test: loss against an exponentially growing rate, a suggested train.lr",
