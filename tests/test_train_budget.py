@@ -8,7 +8,7 @@ import torch
 
 from trainlab.artifacts.budget_plan import BudgetPlan
 from trainlab.errors import TrainlabError
-from trainlab.train.budget import describe_plan, format_duration, format_eta, parse_duration, plan_epochs
+from trainlab.train.budget import describe_plan, format_duration, format_eta, parse_duration, plan_epochs, replan
 
 
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("15m", 900), ("1h30m", 5400), ("1h", 3600), ("2m30s", 150),
@@ -45,6 +45,15 @@ def test_a_budget_below_one_epoch_names_the_key_and_the_minimum():
         plan_epochs(budget_s=10, images_per_s=100, images_per_epoch=3000, spent_s=5, reserve_s=1)
 
 
+def test_replan_shortens_a_run_that_fell_behind():
+    plan = plan_epochs(budget_s=100, images_per_s=100, images_per_epoch=1000, spent_s=10)  # 10 s per epoch
+    assert plan.epochs == 9
+    assert replan(plan, elapsed_s=30, epochs_done=2) == 9  # on pace
+    assert replan(plan, elapsed_s=50, epochs_done=2) == 4  # 20 s per epoch: 50 s left is 2 more
+    assert replan(plan, elapsed_s=120, epochs_done=3) == 3  # past the budget: stop now
+    assert replan(plan, elapsed_s=11, epochs_done=1) == 9  # faster than planned: never more than planned
+
+
 def test_plan_is_a_typed_record(tmp_path):
     plan = plan_epochs(budget_s=60, images_per_s=50, images_per_epoch=100)
     path = plan.write(tmp_path)
@@ -76,9 +85,12 @@ def test_a_short_run_ends_inside_its_budget():
     plan = plan_epochs(budget_s=budget, images_per_s=rate, images_per_epoch=256, spent_s=time.perf_counter() - t_start,
                        measured_steps=steps)
     assert plan.epochs > 3  # the budget is worth many epochs of this model
-    for epoch in range(plan.epochs):
+    epochs, done = plan.epochs, 0
+    while done < epochs:
         for i in range(8):
             step(i)
+        done += 1
+        epochs = replan(plan, elapsed_s=time.perf_counter() - t_start, epochs_done=done)  # the machine is shared
     took = time.perf_counter() - t_start
     assert took <= budget * 1.5, (took, plan)  # a shared CPU: the tolerance
     assert took >= budget * 0.3, (took, plan)  # and the budget was used, not wasted

@@ -10,7 +10,8 @@ first optimizer steps, then :func:`plan_epochs` sets the number of epochs so tha
 ``spent_s`` is what the run used before its first training step (data, cache, model), ``reserve_s`` what it
 still needs after the last epoch (predictions, evaluation). The plan is a :class:`BudgetPlan`
 (``<run>/budget.json``), printed and stored with the run. A budget too small for one epoch is an error
-that names the key and the time one epoch takes.
+that names the key and the time one epoch takes. After each epoch :func:`replan` shortens the run when the
+measured pace has fallen behind the plan (a shared machine slows down).
 
 :func:`format_eta` is the whole-run ETA every training prints (not only the epoch's).
 """
@@ -98,6 +99,21 @@ def plan_epochs(
         measured_steps=measured_steps, expected_s=round(expected_s, 3),
         expected_end=(started + timedelta(seconds=expected_s)).isoformat(timespec="seconds"),
     )
+
+
+def replan(plan: BudgetPlan, *, elapsed_s: float, epochs_done: int) -> int:
+    """Epochs to run in all, from the pace of the epochs done so far: never more than planned, fewer when the
+    machine slowed down (a shared CPU), so the run still ends inside the budget::
+
+        epochs = min(plan.epochs, done + floor((budget - elapsed - reserve) / ((elapsed - spent) / done)))
+
+    The loop calls it after each epoch and shortens the schedule to the answer.
+    """
+    if epochs_done <= 0:
+        return plan.epochs
+    per_epoch = max(elapsed_s - plan.spent_s, 1e-9) / epochs_done
+    left = plan.budget_s - elapsed_s - plan.reserve_s
+    return max(epochs_done, min(plan.epochs, epochs_done + math.floor(max(left, 0.0) / per_epoch)))
 
 
 def describe_plan(plan: BudgetPlan) -> str:
