@@ -163,7 +163,7 @@ def lr_find(
     from trainlab.data.formats import dataset_root, load_manifest
     from trainlab.data.loader import BatchLoader, Normalize
     from trainlab.models.factory import create_model, model_options
-    from trainlab.train.param_groups import param_groups
+    from trainlab.train import policy
     from trainlab.utils.device import pick_device
 
     if seeds < 1:
@@ -194,11 +194,8 @@ def lr_find(
     norm = Normalize(data_config.mean, data_config.std)
     labels = manifest.labels()
 
-    def make_optimizer(model):
-        groups = param_groups(model, lr=start_lr, weight_decay=t.weight_decay, backbone_lr_scale=t.backbone_lr_scale)
-        if t.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=start_lr, momentum=t.momentum, nesterov=t.momentum > 0)
-        return (torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam)(groups, lr=start_lr)
+    def make_optimizer(model):  # the training's own optimizer and groups; lr_range_test then sets the rates
+        return policy.make_optimizer(model, t, device)
 
     def loss_fn(model, x, y):
         loss = F.cross_entropy(model(x), y, label_smoothing=t.label_smoothing)
