@@ -151,6 +151,14 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_gallery(args) -> int:
+    from trainlab.gallery.build import gallery_cli
+
+    gallery_cli(args.target, split=args.split, by=args.by, out=args.out, saliency=args.saliency,
+                checkpoint=args.checkpoint, device=args.device, min_group_size=args.min_group_size)
+    return 0
+
+
 def cmd_compare(args) -> int:
     from trainlab.evaluate.compare import compare_cli
 
@@ -329,6 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
+    p = verbs.add_parser(
+        "gallery", help="error galleries: top-loss items, most-confused pairs, worst vs best group; Grad-CAM on a run",
+        description="Pictures of a model's errors, chosen from the predictions table: the highest-loss items, the "
+        "most-confused class pairs (examples of each direction) and, per attribute column, the misclassified items "
+        "of the worst group beside the best. Given a run with a checkpoint, the top-loss items also get a Grad-CAM "
+        "overlay for the predicted class (needs the saliency extra).",
+    )
+    p.add_argument("target", type=_run, help="run folder ('latest' or a name prefix also work) or predictions file (its path column locates the images)")
+    p.add_argument("--split", default="test", help="split whose predictions are shown when given a run (default test)")
+    p.add_argument("--by", action="append", default=None, help="attribute column to compare groups on (repeatable; default: every attribute column with 2-50 values)")
+    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this are not ranked worst or best (default 30)")
+    sal = p.add_mutually_exclusive_group()
+    sal.add_argument("--saliency", dest="saliency", action="store_true", default=None, help="require the Grad-CAM overlays (default: when possible)")
+    sal.add_argument("--no-saliency", dest="saliency", action="store_false", help="skip the Grad-CAM overlays")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="checkpoint for the overlays (default best)")
+    p.add_argument("--device", default="auto", help="device for the overlays (default: CUDA, MPS or CPU)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default <run>/gallery, or gallery-<file> next to a predictions file)")
+    p.set_defaults(func=cmd_gallery)
     p = verbs.add_parser(
         "compare", help="compare runs: metrics table, curves, McNemar's test, paired bootstrap intervals",
         description="Compare runs on the same test items: one metrics table, validation curves overlaid,\n"

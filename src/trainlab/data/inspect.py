@@ -35,6 +35,7 @@ MAX_CATEGORIES = 50  # an attribute with more distinct values is summarised, not
 def summarize_manifest(manifest: Manifest, out_dir: str | os.PathLike, image_stats: dict | None = None) -> dict:
     """Write ``summary.json``, ``class_distribution.png`` and ``attribute_<name>.png`` to ``out_dir``; return the summary."""
     from trainlab.data.plots import plot_attribute, plot_class_distribution
+    from trainlab.gallery.samples import write_sample_grids
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def summarize_manifest(manifest: Manifest, out_dir: str | os.PathLike, image_sta
         if summary["attributes"][col]["kind"] in ("categorical", "numeric"):
             plots.append(plot_attribute(frame, col, out / f"attribute_{_slug(col)}.png", target=manifest.target,
                                         classes=manifest.classes))
-    summary["plots"] = [p.name for p in plots]
+    summary["plots"] = [p.name for p in plots] + write_sample_grids(manifest, out)
     write_json(out / "summary.json", summary)
     return summary
 

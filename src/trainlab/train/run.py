@@ -42,6 +42,7 @@ from trainlab.artifacts import ArtifactError
 from trainlab.artifacts.run import RunRecord, RunStatus, now
 from trainlab.config import Recipe, load_recipe, resolved, validate
 from trainlab.errors import TrainlabError
+from trainlab.gallery.build import gallery_for_run
 from trainlab.runs import mark_latest
 from trainlab.train.writer import RunWriteError, RunWriter, writing
 from trainlab.utils.io import atomic_write_text
@@ -467,6 +468,7 @@ def publish(s: Session, result) -> None:
     s.writer.update(predictions_from=chosen.name, predictions=written, timings=timings)
     if s.dist.is_main and "test" in written:
         _evaluate(s.run_dir)
+        gallery_for_run(s.run_dir)  # pictures of the errors: top losses, confused pairs, groups, saliency
     final = RunStatus.stopped_early if result.status == "stopped-early" else RunStatus.finished
     s.writer.update(status=final, finished=now())
 
