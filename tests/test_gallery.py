@@ -118,7 +118,7 @@ def test_missing_images_are_drawn_grey_and_noted(table, tmp_path):
     worst = select.top_loss(validate(frame), 2)
     frame.loc[worst, "path"] = "gone/nowhere.png"
     path = write_predictions(frame, tmp_path / "other.csv")
-    gallery, out = build_gallery(path, saliency=False)
+    gallery, out = build_gallery(path, with_saliency=False)
     assert out == tmp_path / "gallery-other" and (out / "top_loss.png").is_file()
     assert gallery.notes and "not found" in gallery.notes[0]
     assert [it.found for it in gallery.top_loss[:3]] == [False, False, True]

@@ -154,7 +154,7 @@ def cmd_evaluate(args) -> int:
 def cmd_gallery(args) -> int:
     from trainlab.gallery.build import gallery_cli
 
-    gallery_cli(args.target, split=args.split, by=args.by, out=args.out, saliency=args.saliency,
+    gallery_cli(args.target, split=args.split, by=args.by, out=args.out, with_saliency=args.saliency,
                 checkpoint=args.checkpoint, device=args.device, min_group_size=args.min_group_size)
     return 0
 

@@ -39,6 +39,26 @@ class Overlays:
         return [np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR)) for img in self.images]
 
 
+def unavailable(run: str | Path) -> str | None:
+    """Why no overlays can be made for ``run`` (a folder, or a predictions file), or None when they can."""
+    run = Path(run)
+    if not run.is_dir():
+        return f"{run} is a predictions file, not a run folder (saliency needs the run's model)"
+    try:
+        import captum  # noqa: F401
+    except ImportError as exc:
+        return f"the saliency extra is not installed ({exc}); pip install 'trainlab[saliency]'"
+    from trainlab.train.checkpoint import resolve
+
+    for name in ("best", "last"):
+        try:
+            resolve(run / "checkpoints" / name)
+            return None
+        except TrainlabError:
+            pass
+    return f"{run} has no checkpoint (checkpoints/best or last; saliency needs the run's model)"
+
+
 def last_conv(model) -> tuple[str, object]:
     import torch
 

@@ -66,7 +66,7 @@ class GroupingGallery(BaseModel):
     figure: str
 
 
-class Saliency(BaseModel):
+class SaliencyOverlays(BaseModel):
     model_config = _FROZEN
     method: str
     layer: str
@@ -90,5 +90,5 @@ class Gallery(Artifact):
     confused_pairs: list[ConfusedPair]
     confused_figure: str | None = None
     groupings: list[GroupingGallery] = []
-    saliency: Saliency | None = None
+    saliency: SaliencyOverlays | None = None
     notes: list[str] = []

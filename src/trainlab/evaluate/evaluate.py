@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab import __version__
-from trainlab.evaluate.calibration import calibration_bins
+from trainlab.evaluate.calibration import reliability_bins
 from trainlab.evaluate.metrics import METRIC_KEYS, compute_metrics, top_confusions
 from trainlab.predictions import Predictions, read_predictions
 from trainlab.utils.io import write_json, write_table
@@ -121,8 +121,9 @@ def _evaluate(target, split, out, plots) -> tuple[dict, pd.DataFrame, pd.DataFra
             fig = P.confusion_matrix_figure(cm, pred.classes, normalize=normalize,
                                             title=f"Confusion matrix ({what}): {label}, {split_name}, n = {n:,}")
             P.save(fig, folder / names[key])
-        bins = calibration_bins(y_true, proba, n_bins=metrics["ece_bins"])
-        fig = P.reliability_figure(bins, ece=metrics["ece"], title=f"Reliability: {label}, {split_name}, n = {n:,}")
+        bins = reliability_bins(y_true, proba, n_bins=metrics["ece_bins"])
+        fig = P.reliability_figure(bins, ece=metrics["ece"], title=f"Reliability: {label}, {split_name}, n = {n:,}",
+                                   ece_bins=metrics["ece_bins"])
         P.save(fig, folder / names["reliability"])
     write_json(folder / names["metrics"], metrics)  # last, so metrics.json means the whole set is there
     log.debug("wrote %s", folder / names["metrics"])

@@ -134,12 +134,18 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
     return fig
 
 
-def reliability_figure(bins: dict, *, ece: float, title: str) -> Figure:
-    """Accuracy against mean confidence per bin, the diagonal of perfect calibration, and a histogram of counts."""
+def reliability_figure(bins: dict, *, ece: float, title: str, ece_bins: int | None = None) -> Figure:
+    """Accuracy against mean confidence per bin with its 95% interval, the diagonal of perfect calibration, and
+    the items per bin (printed on the bars below).
+
+    ``bins`` as :func:`trainlab.evaluate.calibration.reliability_bins` returns them (``low``/``high`` and
+    ``strategy`` are optional, for bins from :func:`~trainlab.evaluate.calibration.calibration_bins`).
+    """
     lower, upper = bins["lower"], bins["upper"]
     width = upper - lower
     count = bins["count"]
     filled = count > 0
+    centre = (lower + upper) / 2
     fig = Figure(figsize=(6.5, 7.5))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], ls="--", color="0.5", lw=1, label="perfect calibration")
@@ -151,12 +157,22 @@ def reliability_figure(bins: dict, *, ece: float, title: str) -> Figure:
             facecolor="none", edgecolor="tab:red", hatch="///", lw=0.8, label="gap to mean confidence")
     top.hlines(bins["confidence"][filled], lower[filled], upper[filled], color="black", lw=1.5,
                label="mean confidence in bin")
+    if "low" in bins:
+        acc = bins["accuracy"][filled]
+        top.errorbar(centre[filled], acc, yerr=[acc - bins["low"][filled], bins["high"][filled] - acc], fmt="none",
+                     ecolor="0.15", elinewidth=1, capsize=3, label="95% interval of accuracy (Wilson)")
     top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
+    top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
-    top.set_title(f"{title}\nECE = {ece:.4f} ({len(count)} equal-width bins)")
+    strategy = bins.get("strategy", "equal-width")
+    shown = f"{len(count)} {strategy} bins" + (" (few items)" if strategy == "equal-count" else "")
+    ece_note = f"ECE = {ece:.4f}" + (f" over {ece_bins} equal-width bins" if ece_bins else "")
+    top.set_title(f"{title}\n{ece_note}; shown: {shown}", fontsize=10)
     top.legend(loc="upper left", fontsize=8, framealpha=0.9)
     bottom.bar(lower, count, width=width, align="edge", color="0.6", edgecolor="white")
+    for x, k in zip(centre[filled], count[filled]):
+        bottom.text(x, k, f"{int(k):,}", ha="center", va="bottom", fontsize=7)
+    bottom.set_ylim(0, max(1, count.max()) * 1.25)
     bottom.set_xlabel("confidence (highest class probability)")
     bottom.set_ylabel("items")
     fig.tight_layout()

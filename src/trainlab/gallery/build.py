@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainlab.artifacts.gallery import Gallery, GalleryItem, GroupingGallery, Saliency
+from trainlab import saliency
+from trainlab.artifacts.gallery import Gallery, GalleryItem, GroupingGallery, SaliencyOverlays
 from trainlab.errors import TrainlabError
 from trainlab.gallery import select
 from trainlab.gallery.figures import Block, Cell, draw_blocks, short, thumbnail
@@ -78,12 +79,12 @@ def groupings(pred: Predictions) -> list[str]:
 
 
 def build_gallery(target: str | Path, *, split: str = "test", by: list[str] | None = None, out: str | Path | None = None,
-                  saliency: bool | None = None, checkpoint: str = "best", device: str = "auto",
+                  with_saliency: bool | None = None, checkpoint: str = "best", device: str = "auto",
                   min_group_size: int = 30) -> tuple[Gallery, Path]:
     """Write the galleries of ``target`` (a run folder or a predictions file); returns the artifact and its folder.
 
     ``by``: attribute columns to compare groups on (default: every attribute column that looks like a grouping).
-    ``saliency``: True requires the overlays (a run with a checkpoint and the ``saliency`` extra), None computes
+    ``with_saliency``: True requires the overlays (a run with a checkpoint and the ``saliency`` extra), None computes
     them when possible, False skips them.
     """
     target = Path(target)
@@ -93,8 +94,8 @@ def build_gallery(target: str | Path, *, split: str = "test", by: list[str] | No
     columns = by if by is not None else groupings(pred)
     for col in columns:
         select.group_values(pred, col)  # an unknown column fails here, before any file is written
-    why_not = _saliency_unavailable(target) if saliency is not False else "not asked for"
-    if saliency and why_not:
+    why_not = saliency.unavailable(target) if with_saliency is not False else "not asked for"
+    if with_saliency and why_not:
         raise TrainlabError(f"no saliency overlays: {why_not}")
     out.mkdir(parents=True, exist_ok=True)
     painter = _Painter(source.parent)
@@ -148,36 +149,15 @@ def build_gallery(target: str | Path, *, split: str = "test", by: list[str] | No
                       groupings=grouped, notes=notes)
     if why_not is None:
         gallery = _with_saliency(gallery, target, out, checkpoint=checkpoint, device=device, painter=painter)
-    elif saliency is None:
+    elif with_saliency is None:
         log.info("gallery without saliency: %s", why_not)
         gallery = gallery.model_copy(update={"notes": [*gallery.notes, f"no saliency: {why_not}"]})
     gallery.write(out)
     return gallery, out
 
 
-def _saliency_unavailable(target: Path) -> str | None:
-    """Why no overlays can be made for ``target``, or None when they can."""
-    if not target.is_dir():
-        return f"{target} is a predictions file, not a run folder (saliency needs the run's model)"
-    try:
-        import captum  # noqa: F401
-    except ImportError as exc:
-        return f"the saliency extra is not installed ({exc}); pip install 'trainlab[saliency]'"
-    from trainlab.train.checkpoint import resolve
-
-    for name in ("best", "last"):
-        try:
-            resolve(target / "checkpoints" / name)
-            return None
-        except TrainlabError:
-            pass
-    return f"{target} has no checkpoint (checkpoints/best or last; saliency needs the run's model)"
-
-
 def _with_saliency(gallery: Gallery, target: Path, out: Path, *, checkpoint: str, device: str,
                    painter: _Painter) -> Gallery:
-    from trainlab import saliency
-
     items = [it for it in gallery.top_loss if it.found]
     paths = [_image_path(it.path, painter.base) for it in items]
     result = saliency.overlays_for_run(target, paths, [it.y_pred for it in items], out / "saliency",
@@ -188,7 +168,7 @@ def _with_saliency(gallery: Gallery, target: Path, out: Path, *, checkpoint: str
                     [Cell(img, caption(it), "firebrick" if it.y_true != it.y_pred else "darkgreen")
                      for it, img in zip(items, result.thumbnails(THUMB))], cols=6)]
     draw_blocks(blocks, out / "saliency.png", title="What the model looked at: top-loss items", thumb=THUMB)
-    info = Saliency(method=result.method, layer=result.layer, checkpoint=result.checkpoint, figure="saliency.png")
+    info = SaliencyOverlays(method=result.method, layer=result.layer, checkpoint=result.checkpoint, figure="saliency.png")
     return gallery.model_copy(update={"top_loss": top, "saliency": info})
 
 
@@ -198,9 +178,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "column"
 
 
-def gallery_cli(target, *, split="test", by=None, out=None, saliency=None, checkpoint="best", device="auto",
+def gallery_cli(target, *, split="test", by=None, out=None, with_saliency=None, checkpoint="best", device="auto",
                 min_group_size=30) -> Gallery:
-    gallery, where = build_gallery(target, split=split, by=by, out=out, saliency=saliency, checkpoint=checkpoint,
+    gallery, where = build_gallery(target, split=split, by=by, out=out, with_saliency=with_saliency, checkpoint=checkpoint,
                                    device=device, min_group_size=min_group_size)
     figures = [gallery.top_loss_figure, gallery.confused_figure, *[g.figure for g in gallery.groupings],
                gallery.saliency.figure if gallery.saliency else None]
