@@ -1,24 +1,27 @@
 """Drawing pictures: blocks of captioned thumbnails composed into one mosaic per figure.
 
 A figure is a list of :class:`Block` (a heading and its cells, ``cols`` per row), laid out ``block_cols``
-across. The thumbnails are pasted into one pixel canvas and drawn as a single image with the text on top, at
-100 dpi so one canvas pixel is one file pixel (fast at hundreds of thumbnails, and nothing is resampled).
-Images that cannot be read are drawn as a grey square with "image not found" under them, never dropped.
-Files are written atomically; matplotlib's object API is used (no pyplot, no display).
+across. The thumbnails are pasted into one pixel canvas and the text drawn on it with PIL in matplotlib's
+DejaVu Sans (sizes in points at 100 dpi): no resampling, so hundreds of thumbnails take a fraction of a second
+(matplotlib's image path took seconds a page). Images that cannot be read are drawn as a grey square with
+"image not found" under them, never dropped. Files are written atomically.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from PIL import Image, ImageDraw, ImageFont
+
 from trainlab.errors import TrainlabError
 from trainlab.utils.io import atomic_path
 
 MISSING_GREY = 200
-LINE_PX = 12  # one caption line at 8 pt, 100 dpi
+LINE_PX = 13  # one caption line at 8 pt, 100 dpi
 HEADING_PX = 22
 TITLE_PX = 30
 MARGIN = 10
@@ -39,6 +42,20 @@ class Block:
     cells: list[Cell] = field(default_factory=list)
     cols: int = 6
     empty_note: str = "none"
+
+
+@functools.cache
+def _font(points: float, weight: str) -> ImageFont.FreeTypeFont:
+    """matplotlib's own DejaVu Sans (always installed with it) at ``points`` for 100 dpi."""
+    from matplotlib.font_manager import FontProperties, findfont
+
+    return ImageFont.truetype(findfont(FontProperties(family="DejaVu Sans", weight=weight)), round(points * 100 / 72))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(round(255 * c) for c in to_rgb(colour))
 
 
 def thumbnail(path: str | Path, size: int) -> tuple[np.ndarray, bool]:
@@ -64,9 +81,6 @@ def _block_size(block: Block, thumb: int, cap_lines: int) -> tuple[int, int]:
 
 def draw_blocks(blocks: list[Block], path: str | Path, *, title: str = "", thumb: int = 128, block_cols: int = 1) -> Path:
     """Write one PNG of the blocks (see the module docstring); returns ``path``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     cap_lines = max([c.caption.count("\n") + 1 if c.caption else 0 for b in blocks for c in b.cells] or [0])
     sizes = [_block_size(b, thumb, cap_lines) for b in blocks]
     col_w = max([w for w, _ in sizes] or [thumb])
@@ -96,15 +110,10 @@ def draw_blocks(blocks: list[Block], path: str | Path, *, title: str = "", thumb
                     texts.append((x, y + thumb + 1, cell.caption, 8, cell.colour, "normal"))
         y0 += rh + BLOCK_GAP
 
-    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(canvas, extent=(0, width, height, 0), interpolation="nearest")
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, 0)
-    ax.axis("off")
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
     for x, y, text, size, colour, weight in texts:
-        ax.text(x, y, text, fontsize=size, color=colour, fontweight=weight, va="top", ha="left", linespacing=1.0)
+        draw.multiline_text((x, y), text, fill=_rgb(colour), font=_font(size, weight), spacing=1)
     with atomic_path(Path(path)) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        image.save(tmp, format="PNG")
     return Path(path)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.artifacts.samples import SampleGrid, SampleGrids, SampleRow
-from trainlab.gallery.figures import Block, Cell, draw_blocks, thumbnail
+from trainlab.gallery.figures import Block, Cell, draw_blocks, short, thumbnail
 
 PAGE_ROWS = 20
 PER_ROW = 6
@@ -49,7 +49,7 @@ def _grid(frame: pd.DataFrame, values: pd.Series, order: list[str], column: str,
             shown = [paths[i] for i in chosen[value]]
             cells = [Cell(thumbnail(p, THUMB)[0]) for p in shown]
             n = int(counts.get(value, 0))
-            blocks.append(Block(f"{value}  ({n} image{'s' if n != 1 else ''})", cells, cols=per_row, empty_note="no images"))
+            blocks.append(Block(f"{short(value, 44)}  ({n} image{'s' if n != 1 else ''})", cells, cols=per_row, empty_note="no images"))
             rows.append(SampleRow(value=str(value), count=n, paths=shown, page=page))
         name = f"samples_{_slug(column)}_p{page + 1}.png"
         n_pages = -(-len(order) // PAGE_ROWS)
