@@ -75,14 +75,14 @@ def confused_pairs(pred: Predictions, pairs: int = 4, per_direction: int = 4) ->
     return out
 
 
-def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion."""
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (scipy's)."""
+    from scipy.stats import binomtest
+
     if n == 0:
         return 0.0, 1.0
-    phat = successes / n
-    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def group_values(pred: Predictions, column: str) -> pd.Series:
