@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from trainlab import saliency
 from trainlab.artifacts.gallery import Gallery, GalleryItem, GroupingGallery, SaliencyOverlays
 from trainlab.errors import TrainlabError
 from trainlab.gallery import select
-from trainlab.gallery.figures import Block, Cell, draw_blocks, short, thumbnail
+from trainlab.gallery.figures import MISSING_GREY, Block, Cell, draw_blocks, short, thumbnail
 from trainlab.predictions import Predictions, read_predictions
 from trainlab.utils.log import get_logger
 
@@ -61,7 +63,7 @@ class _Painter:
 
     def cell(self, item: GalleryItem) -> Cell:
         ok = self.found(item)
-        image = self.seen[item.path][0] if ok else thumbnail("", THUMB)[0]
+        image = self.seen[item.path][0] if ok else np.full((THUMB, THUMB, 3), MISSING_GREY, np.uint8)
         return Cell(image, caption(item, found=ok), "firebrick" if item.y_true != item.y_pred else "darkgreen")
 
     def mark(self, items: list[GalleryItem]) -> list[GalleryItem]:
