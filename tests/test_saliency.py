@@ -44,16 +44,16 @@ def test_overlay_is_for_the_predicted_class_and_has_the_images_size(run, tmp_pat
     paths = list(pred.frame["path"][:4])
     names = list(pred.frame["y_pred"][:4])
     result = overlays_for_run(run, paths, names, tmp_path / "sal")
-    model, meta, _ = load_run_model(run)
+    model, meta, dc, _ = load_run_model(run)
     assert result.classes == [meta["classes"].index(n) for n in names]  # the table's predicted class
-    size = tuple(meta["image_size"])
+    size = tuple(dc.size)
     for k, path in enumerate(paths):
         assert result.cams[k].shape == size and result.images[k].shape == (*size, 3)
         with Image.open(tmp_path / "sal" / result.files[k]) as im:
             assert im.size == size[::-1]
     # the default target is the model's own arg-max, which is what the table holds for trainlab's predictions
-    images = np.stack([decode_image(p, size, meta["resize"]) for p in paths])
-    cams, classes = grad_cam(model, images)
+    images = np.stack([decode_image(p, size, dc.resize) for p in paths])
+    cams, classes = grad_cam(model, images, dc)
     assert list(classes) == result.classes
     assert np.allclose(cams, np.stack(result.cams), atol=1e-5)
     assert not np.allclose(cams[0], cams[1])  # two different images, two different maps
@@ -61,10 +61,10 @@ def test_overlay_is_for_the_predicted_class_and_has_the_images_size(run, tmp_pat
 
 
 def test_the_map_depends_on_the_class_asked_for(run):
-    model, meta, _ = load_run_model(run)
+    model, _, dc, _ = load_run_model(run)
     path = read_predictions(run, "test").frame["path"][0]
-    image = decode_image(path, tuple(meta["image_size"]), meta["resize"])[None]
-    maps = [grad_cam(model, image, classes=[k])[0][0] for k in range(3)]
+    image = decode_image(path, tuple(dc.size), dc.resize)[None]
+    maps = [grad_cam(model, image, dc, classes=[k])[0][0] for k in range(3)]
     assert any(not np.allclose(maps[0], m) for m in maps[1:])
     assert all(m.min() >= 0 and m.max() <= 1 for m in maps)
 

@@ -8,7 +8,7 @@ size with captum's ``LayerAttribution.interpolate``. Hand-written here: choosing
 [0, 1] (a map that is zero everywhere stays zero: no evidence for the class), and blending it over the image.
 
 Each image goes through the run's own decode, resize and normalisation (as ``trainlab predict`` does), so the
-overlay has the size the model saw, ``image_size`` from the run (H × W).
+overlay has the size the model saw, the run's data config ``size`` (H × W).
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ def last_conv(model) -> tuple[str, object]:
     return convs[-1]
 
 
-def grad_cam(model, images: np.ndarray, *, classes=None, layer=None, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Grad-CAM maps of uint8 NHWC ``images`` (already at the model's input size) for ``classes``.
+def grad_cam(model, images: np.ndarray, data_config, *, classes=None, layer=None,
+             batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM maps of uint8 NHWC ``images`` (decoded at the run's size) for ``classes``, normalised with the
+    run's ``data_config`` (:class:`trainlab.data.dataconfig.DataConfig`).
 
     ``classes`` defaults to the predicted classes. Returns ``(maps (N, H, W) in [0, 1], classes (N,))``.
     """
@@ -81,7 +83,7 @@ def grad_cam(model, images: np.ndarray, *, classes=None, layer=None, batch_size:
     if layer is None:
         layer = last_conv(model)[1]
     device = next(model.parameters()).device
-    norm = Normalize(model.data_config["mean"], model.data_config["std"])
+    norm = Normalize(data_config.mean, data_config.std)
     cam = LayerGradCam(model, layer)
     maps, targets = [], []
     for start in range(0, len(images), batch_size):
@@ -118,9 +120,9 @@ def overlays_for_run(run: str | Path, paths: list[Path], predicted: list[str], o
     from trainlab.train.predict import load_run_model
     from trainlab.utils.io import atomic_path
 
-    model, meta, _ = load_run_model(run, checkpoint, device)
-    size = tuple(meta["image_size"])
-    images = np.stack([decode_image(p, size, meta["resize"]) for p in paths]) if paths else np.zeros((0, *size, 3), np.uint8)
+    model, meta, data_config, _ = load_run_model(run, checkpoint, device)
+    size = tuple(data_config.size)
+    images = np.stack([decode_image(p, size, data_config.resize) for p in paths]) if paths else np.zeros((0, *size, 3), np.uint8)
     known = {str(c): k for k, c in enumerate(meta["classes"])}
     unknown = sorted(set(map(str, predicted)) - set(known))
     if unknown:
@@ -128,7 +130,7 @@ def overlays_for_run(run: str | Path, paths: list[Path], predicted: list[str], o
                             "are these predictions from another run?")
     name, layer = last_conv(model)
     wanted = [known[str(c)] for c in predicted]
-    cams, classes = grad_cam(model, images, classes=wanted, layer=layer) if len(images) else (np.zeros((0, *size)), np.zeros(0, int))
+    cams, classes = grad_cam(model, images, data_config, classes=wanted, layer=layer) if len(images) else (np.zeros((0, *size)), np.zeros(0, int))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = Overlays(method="Grad-CAM (captum LayerGradCam)", layer=name, checkpoint=checkpoint,
