@@ -31,8 +31,11 @@ from trainlab.config import TrainSection
 from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
 from trainlab.data.dataconfig import DataConfig
 from trainlab.data.loader import BatchLoader, Normalize
+from trainlab.models.keyed_layers import convert_batchnorm
+from trainlab.models.sample_context import sample_context
 from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
+from trainlab.train import randomness  # (#13) every process's RNG state; resume layout check
 from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
 from trainlab.train.policy import amp_dtype, autocast, configure_determinism, make_optimizer, schedule_for, seed_everything, set_lr
 from trainlab.utils.log import get_logger, progress
@@ -87,6 +90,8 @@ class Trainer:
         self.norm = Normalize(self.data_config.mean, self.data_config.std, channels_last=cfg.channels_last)
 
         self.model = model.to(self.device)
+        if self.dist.enabled:  # (#13) BatchNorm statistics over the global batch's real rows, as on one process
+            self.model = convert_batchnorm(self.model)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # mode=staged: the backbone is frozen for train.stage_epochs (0: unfrozen from the start)
@@ -137,6 +142,7 @@ class Trainer:
         self.bad_epochs = 0
         self.history: list[dict] = []
         self._frozen: bool | None = None
+        self._rng_ranks: list[dict] | None = None  # (#13) every process's RNG state at the last epoch end
 
     # ---- set-up helpers ----------------------------------------------------------------------
     def _wrap(self) -> torch.nn.Module:
@@ -179,8 +185,6 @@ class Trainer:
         cfg, loader = self.cfg, self.train_loader
         self.model.train()
         loader.set_epoch(epoch)
-        # The same stream on every process: each draws the whole global batch's transforms, uses its rows.
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 7_919)
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss*n, correct, n
         check_every = 1 if self.device.type == "cpu" else 25
         pending: list[torch.Tensor] = []
@@ -192,13 +196,14 @@ class Trainer:
         try:
             for i, batch in enumerate(loader):
                 n_global = batch.global_size
-                x = self.augment(self.norm.to_float(batch.images), gen, offset=batch.offset, global_size=n_global)
+                # (#13) augmentation and dropout keyed by (seed, epoch, global sample index): any process layout
+                x = self.augment(self.norm.to_float(batch.images), keys=batch.index, seed=cfg.seed, epoch=epoch)
                 x = self.norm.normalize(x)
                 y = batch.labels
                 target = y
                 if self.mixup is not None:
                     x, target = self.mixup(x, y)
-                with self._autocast():
+                with self._autocast(), sample_context(batch.index, weights=batch.weights, seed=cfg.seed, epoch=epoch):
                     logits = self.net(x)
                 per_sample = self._per_sample_loss(logits.float(), target)
                 loss = (per_sample * batch.weights).sum() * (self.dist.world_size / n_global)
@@ -305,19 +310,22 @@ class Trainer:
             "bad_epochs": self.bad_epochs, "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "history": self.history,
             "world_size": self.dist.world_size, "monitor": self.cfg.monitor,
+            # (#13) every process's RNG state, in rank order (gathered at the epoch's end), and the batch layout
+            "rng_ranks": self._rng_ranks if self._rng_ranks is not None else [ckpt.rng_state()],
+            "batch_size": self.cfg.batch_size,
         }
 
     def load(self, folder: str | Path) -> None:
         """Restore weights, optimizer, scheduler, scaler, RNG and counters from a checkpoint folder."""
         state = ckpt.load_state(folder)
+        randomness.check_resume_layout(state, folder=folder, world_size=self.dist.world_size,  # (#13)
+                                       batch_size=self.cfg.batch_size, model=self.model, cfg=self.cfg)
         self._set_stage(state["epoch"])  # the parameters trainable at that point
         ckpt.load_model_weights(folder, self.model)
         self.optimizer.load_state_dict(state["optimizer"])
         set_lr(self.optimizer, self.schedule(state["step"]))  # this session's schedule (train.epochs may have grown)
         self.scaler.load_state_dict(state["scaler"])
-        ckpt.set_rng_state(state["rng"])
-        if self.dist.rank:  # every process keeps its own dropout stream
-            torch.manual_seed(self.cfg.seed + self.dist.rank + 7_919 * state["epoch"])
+        randomness.restore_rng(state, rank=self.dist.rank, seed=self.cfg.seed)  # (#13) each process its own
         self.epoch, self.step = state["epoch"], state["step"]
         self.best_metric, self.best_epoch, self.bad_epochs = state["best_metric"], state["best_epoch"], state["bad_epochs"]
         self.history = list(state.get("history") or [])
@@ -362,6 +370,7 @@ class Trainer:
                 "time_s": time.perf_counter() - t0, "images_per_s": train["train_images"] / max(train["train_seconds"], 1e-9),
             }
             self.history.append(row)
+            self._rng_ranks = randomness.gather_rng_states()  # (#13) a collective: before the main-only block
             improved = self._improved(row[metric])
             if improved:
                 self.best_metric, self.best_epoch, self.bad_epochs = row[metric], self.epoch, 0
