@@ -1,0 +1,73 @@
+"""Leaving the process group: what still holds it is freed, loader threads are joined, all leave together.
+
+A clean 2-process run sometimes aborted at exit ("terminate called without an active exception") and
+lost its final evaluation: the DDP wrapper lives in a reference cycle, so its reducer kept the Gloo group
+(and its worker threads) alive into the interpreter's shutdown, and the process that finished first left
+while the main process still wrote the evaluation (torchrun then stops the others). These tests check the
+mechanism on one process, in a second (a torchrun loop would take minutes).
+"""
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from trainlab.data.loader import BatchLoader
+from trainlab.train import distributed
+
+
+@pytest.fixture
+def group(tmp_path):
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def loader_threads():
+    return [t for t in threading.enumerate() if t.name == "trainlab-loader" and t.is_alive()]
+
+
+def test_cleanup_frees_the_ddp_wrapper_before_destroying_the_group(group):
+    was_enabled = gc.isenabled()
+    gc.disable()  # as between two automatic collections: only cleanup may free the cycle
+    try:
+        ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 2))
+        ddp(torch.rand(4, 3)).sum().backward()
+        ref = weakref.ref(ddp)
+        del ddp
+        assert ref() is not None  # the wrapper (and the group its reducer holds) outlives its last name
+        distributed.cleanup()
+        assert ref() is None
+        assert not dist.is_initialized()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_cleanup_stops_an_abandoned_loader_thread():
+    images = np.zeros((40, 4, 4, 3), np.uint8)
+    loader = BatchLoader(images, np.zeros(40, np.int64), np.arange(40), batch_size=2, shuffle=False, prefetch=2)
+    it = iter(loader)
+    next(it)  # the thread fills the queue and waits for a consumer that never comes back
+    assert loader_threads()
+    distributed.cleanup()
+    assert not loader_threads()
+    del it
+
+
+def test_session_waits_for_every_process_before_leaving_but_not_after_an_error(monkeypatch):
+    events = []
+    monkeypatch.setattr(distributed, "barrier", lambda: events.append("barrier"))
+    monkeypatch.setattr(distributed, "cleanup", lambda: events.append("cleanup"))
+    with distributed.session("cpu"):
+        events.append("evaluation written")
+    assert events == ["evaluation written", "barrier", "cleanup"]
+    events.clear()
+    with pytest.raises(RuntimeError), distributed.session("cpu"):
+        raise RuntimeError("a failed step")
+    assert events == ["cleanup"]  # no barrier: the others may wait in a collective that never comes
