@@ -56,7 +56,7 @@ def setup(device: str = "auto", *, timeout_s: float = 1800) -> DistInfo:
 
 
 @contextlib.contextmanager
-def session(device: str = "auto") -> Iterator[DistInfo]:
+def process_group(device: str = "auto") -> Iterator[DistInfo]:
     """:func:`setup`, and on leaving :func:`cleanup`; after a normal exit, first a :func:`barrier`, so no
     process leaves (and tears its connections down) while another still works, such as the main process
     writing the final evaluation. After an exception there is no barrier: the others may be waiting in a

@@ -53,11 +53,12 @@ def layout_dependent(model: torch.nn.Module, cfg) -> list[str]:
 
 
 def check_resume_layout(state: dict[str, Any], *, folder, world_size: int, batch_size: int, model: torch.nn.Module, cfg) -> None:
-    """Refuse a resume whose process layout would make it a different run than the one checkpointed."""
+    """Refuse a resume whose process layout would make it a different run than the one checkpointed:
+    another global batch, or another number of processes while something draws per-process randomness."""
     saved_world = int(state.get("world_size", 1))
-    if saved_world == world_size:
-        return
     saved_batch = int(state.get("batch_size", batch_size))
+    if (saved_world, saved_batch) == (world_size, batch_size):
+        return
     saved_global, global_batch = saved_batch * saved_world, batch_size * world_size
     if saved_global != global_batch:
         hint = f"train.batch_size={saved_global // world_size}" if saved_global % world_size == 0 else "the same layout"

@@ -53,6 +53,7 @@ log = get_logger("trainlab.train")
 #: what may change when a run is resumed (everything else must stay as it was for the result to be the same run)
 RESUMABLE_KEYS = (
     "train.epochs", "train.patience", "train.min_delta", "train.device", "train.prefetch", "train.eval_batch_size",
+    "train.batch_size",  # (#13) only to keep the global batch on another number of processes (the trainer checks)
     "data.root", "data.cache_dir", "data.workers", "output.runs",
 )
 
@@ -89,10 +90,9 @@ def train_from_recipe(
         raise TrainlabError(f"{where}: data.root: {cfg.data.root} does not exist; point it at a dataset folder or labels CSV")
     check_transfer(cfg, where)
 
-    dist = distributed.setup(cfg.train.device)
-    if not dist.is_main:
-        get_logger("trainlab").setLevel("WARNING")
-    try:
+    with distributed.process_group(cfg.train.device) as dist:  # (#13) all processes leave together, cleanly
+        if not dist.is_main:
+            get_logger("trainlab").setLevel("WARNING")
         with sigterm_as_interrupt():
             session = claim(cfg, where, overrides, dist, resume_dir=resume_dir, out=out)
             with session.lifecycle():
@@ -100,8 +100,6 @@ def train_from_recipe(
                 result = fit(session)
                 publish(session, result)
         return session.run_dir
-    finally:
-        distributed.cleanup()
 
 
 @contextlib.contextmanager
