@@ -7,12 +7,13 @@
 - :class:`GlobalBatchNorm`: BatchNorm whose training statistics are taken over the real (weight-1) rows
   of the *global* batch: sums reduced over every process (differentiable all-reduce, so the backward
   pass is the global one too), the zero-weight padding rows of the last batch left out. The trainer
-  converts ``nn.BatchNorm1d/2d/3d`` to it under DDP (:func:`convert_batchnorm`); it is torch's
-  ``SyncBatchNorm`` plus the padding mask, and it also runs on Gloo/CPU.
+  converts ``nn.BatchNorm1d/2d/3d`` and timm's ``BatchNormAct2d`` to it under DDP
+  (:func:`convert_batchnorm`); it is torch's ``SyncBatchNorm`` plus the padding mask, and it also runs
+  on Gloo/CPU.
 
 Outside a sample context, or in eval mode, both are their torch originals. :func:`unkeyed_randomness`
-lists what in a model still depends on the process layout (torch dropout, stochastic depth, BatchNorm
-subclasses that were not converted, such as timm's fused ``BatchNormAct2d``).
+lists what in a model still depends on the process layout (torch dropout, stochastic depth, other
+BatchNorm subclasses, which keep per-process statistics).
 """
 
 from __future__ import annotations
@@ -122,19 +123,35 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         return y.to(x.dtype)
 
 
+class GlobalBatchNormAct(GlobalBatchNorm):
+    """timm's ``BatchNormAct2d`` (BatchNorm, then its ``drop`` and ``act`` modules) over the global batch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.drop(super().forward(x)))
+
+
 _PLAIN_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
+def _is_timm_bn_act(module: nn.Module) -> bool:
+    return type(module).__name__ == "BatchNormAct2d" and type(module).__module__.startswith("timm.")
+
+
 def convert_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every plain ``nn.BatchNorm1d/2d/3d`` (exactly those types; subclasses stay) by a
-    :class:`GlobalBatchNorm` sharing its parameters and buffers; returns the (possibly new) module."""
-    if type(module) in _PLAIN_BATCHNORM:
-        new = GlobalBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
-                              device=module.running_mean.device if module.running_mean is not None else None)
+    """Replace every plain ``nn.BatchNorm1d/2d/3d`` and timm ``BatchNormAct2d`` (exactly those types;
+    other subclasses stay) by a :class:`GlobalBatchNorm` (:class:`GlobalBatchNormAct`) sharing its
+    parameters, buffers and submodules (the state-dict keys stay); returns the (possibly new) module."""
+    bn_act = _is_timm_bn_act(module)
+    if type(module) in _PLAIN_BATCHNORM or bn_act:
+        cls = GlobalBatchNormAct if bn_act else GlobalBatchNorm
+        new = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                  device=module.running_mean.device if module.running_mean is not None else None)
         if module.affine:
             new.weight, new.bias = module.weight, module.bias
         new.running_mean, new.running_var = module.running_mean, module.running_var
         new.num_batches_tracked = module.num_batches_tracked
+        if bn_act:
+            new.drop, new.act = module.drop, module.act
         new.train(module.training)
         return new
     for name, child in module.named_children():
@@ -154,6 +171,7 @@ def unkeyed_randomness(model: nn.Module) -> list[str]:
             found.append(f"{label}: {type(m).__name__}(p={m.p}) draws from the process's own random stream")
         elif type(m).__name__ == "DropPath" and float(getattr(m, "drop_prob", 0) or 0) > 0:
             found.append(f"{label}: stochastic depth (DropPath) draws from the process's own random stream")
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(m, GlobalBatchNorm) and type(m) not in _PLAIN_BATCHNORM:
+        elif (isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(m, GlobalBatchNorm)
+              and type(m) not in _PLAIN_BATCHNORM and not _is_timm_bn_act(m)):
             found.append(f"{label}: {type(m).__name__} keeps per-process batch statistics")
     return found
