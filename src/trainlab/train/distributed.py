@@ -75,10 +75,11 @@ def cleanup() -> None:
     """Leave the process group while the interpreter is fully alive, in this order: stop the loader
     threads, free what still holds the group, destroy it.
 
-    DistributedDataParallel wrappers live in reference cycles, so dropping the last name for one does not
-    free it: its reducer kept the group (and Gloo's worker threads with it) until the interpreter's
-    shutdown, where destroying them could abort the process ("terminate called without an active
-    exception") after a clean run. ``gc.collect()`` frees them here, before the group is destroyed.
+    A DistributedDataParallel wrapper reached only from a garbage reference cycle (a traceback, a
+    callback; DDP's own first construction in a process leaves one) keeps its reducer, and with it the
+    group and Gloo's worker threads, until the cyclic collector runs, possibly during the interpreter's
+    shutdown, where tearing them down can abort the process ("terminate called without an active
+    exception"). ``gc.collect()`` frees such wrappers here, before the group is destroyed.
     """
     from trainlab.data.loader import stop_loader_threads
 
