@@ -31,9 +31,9 @@ from trainlab.config import TrainSection
 from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
 from trainlab.data.dataconfig import DataConfig
 from trainlab.data.loader import BatchLoader, Normalize
+from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import convert_batchnorm
 from trainlab.models.sample_context import sample_context
-from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
 from trainlab.train import randomness  # (#13) every process's RNG state; resume layout check
 from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
