@@ -11,7 +11,7 @@ from trainlab.config import TrainSection
 from trainlab.data.augment import KerasAffine
 from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import GlobalBatchNorm, KeyedDropout, convert_batchnorm, unkeyed_randomness
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 from trainlab.models.sample_context import sample_context
 from trainlab.train.randomness import check_resume_layout, layout_dependent
 from trainlab.utils.keyed_random import keyed_uniform

@@ -26,7 +26,7 @@ import torch
 from trainlab.config import AugmentSection, TrainSection
 from trainlab.data.loader import BatchLoader, shard_plan
 from trainlab.errors import TrainlabError
-from trainlab.models.registry import create_model
+from trainlab.models.factory import create_model
 from trainlab.train.trainer import Trainer
 
 SIZE, CLASSES, N_TRAIN, N_VAL = 12, 3, 101, 37
