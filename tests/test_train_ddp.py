@@ -28,6 +28,7 @@ from trainlab.data.loader import BatchLoader, shard_plan
 from trainlab.errors import TrainlabError
 from trainlab.models.factory import create_model
 from trainlab.train.trainer import Trainer
+from trainlab.train.writer import RunWriter
 
 SIZE, CLASSES, N_TRAIN, N_VAL = 12, 3, 101, 37
 VAL = np.arange(N_TRAIN, N_TRAIN + N_VAL)
@@ -102,8 +103,9 @@ def run(name, batch_size, dist=None, *, epochs=None, run_dir=None, resume_from=N
 
     BatchLoader.__iter__ = recording
     try:
+        writer = RunWriter(run_dir, enabled=dist is None or dist.is_main) if run_dir is not None else None
         trainer = Trainer(MODELS[name](), config(name, batch_size, epochs), images=images, labels=labels,
-                          train_index=np.arange(N_TRAIN), val_index=VAL, num_classes=CLASSES, dist=dist, run_dir=run_dir)
+                          train_index=np.arange(N_TRAIN), val_index=VAL, num_classes=CLASSES, dist=dist, writer=writer)
         result = trainer.fit(resume_from=resume_from)
     finally:
         BatchLoader.__iter__ = original

@@ -66,10 +66,10 @@ def test_session_waits_for_every_process_before_leaving_but_not_after_an_error(m
     events = []
     monkeypatch.setattr(distributed, "barrier", lambda: events.append("barrier"))
     monkeypatch.setattr(distributed, "cleanup", lambda: events.append("cleanup"))
-    with distributed.session("cpu"):
+    with distributed.process_group("cpu"):
         events.append("evaluation written")
     assert events == ["evaluation written", "barrier", "cleanup"]
     events.clear()
-    with pytest.raises(RuntimeError), distributed.session("cpu"):
+    with pytest.raises(RuntimeError), distributed.process_group("cpu"):
         raise RuntimeError("a failed step")
     assert events == ["cleanup"]  # no barrier: the others may wait in a collective that never comes
