@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.fairness.audit import audit, audit_cli
-from trainlab.predictions import make_frame, read_predictions, write_predictions
+from trainlab.artifacts.predictions import Predictions
 
 RACES = ["White", "Black", "East Asian", "Indian", "Latino", "Middle Eastern", "Southeast Asian"]
 
@@ -39,7 +39,7 @@ def synthetic(n: int, k: int, seed: int = 0) -> pd.DataFrame:
     logits[np.arange(n), y] += np.where(race == "Black", 1.0, 2.0)  # the planted disparity
     proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     attrs = pd.DataFrame({"race": race, "gender": gender})
-    return make_frame(classes=[f"c{i}" for i in range(k)], y_true=y, proba=proba, split="test", attributes=attrs)
+    return Predictions.build(classes=[f"c{i}" for i in range(k)], y_true=y, proba=proba, split="test", attributes=attrs)
 
 
 def best_of(repeat: int, fn) -> float:
@@ -60,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     by = ["race", "gender", "race,gender"]
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_predictions(synthetic(args.n, args.classes), Path(tmp) / "run" / "predictions" / "test.csv")
-        pred = read_predictions(path)
+        path = synthetic(args.n, args.classes).write(Path(tmp) / "run" / "predictions" / "test.csv")
+        pred = Predictions.read(path)
         t_first = best_of(1, lambda: audit(pred, by=by, bootstrap=args.bootstrap))  # pays fairlearn's import
         t_audit = best_of(args.repeat, lambda: audit(pred, by=by, bootstrap=args.bootstrap))
         with contextlib.redirect_stdout(io.StringIO()):  # audit_cli prints the summary

@@ -173,3 +173,67 @@ def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     assert build_cache(m, size=(4, 4), workers=1).path.parent == tmp_path / "here"
     monkeypatch.delenv("TRAINLAB_CACHE")
     assert str(default_cache_dir()).endswith(os.path.join(".cache", "trainlab"))
+
+
+BUILD_ON_FIFOS = """
+import sys
+import pandas as pd
+import trainlab.data.cache as cache
+from trainlab.data.manifest import Manifest
+
+fifo, out = sys.argv[1], sys.argv[2]
+cache.CHUNK = 2  # two chunks, two workers; each blocks opening the FIFO (nobody writes to it)
+frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "path": [fifo] * 4, "label": [0, 1, 0, 1], "split": "train"})
+cache.build_cache(Manifest(frame, ["x", "y"]), size=(8, 8), cache_dir=out, workers=2)
+"""
+
+
+def _holders(folder, name: str) -> dict[int, str]:
+    """pid → state ('S', 'R', 'Z', ...) of every process with a file ``folder/**/name`` open."""
+    found = {}
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            links = [os.readlink(f"/proc/{proc}/fd/{fd}") for fd in os.listdir(f"/proc/{proc}/fd")]
+            state = open(f"/proc/{proc}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if any(link.startswith(str(folder)) and link.split(" (deleted)")[0].endswith(name) for link in links):
+            found[int(proc)] = state
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the workers")
+def test_killing_a_build_leaves_no_worker_holding_the_partial_cache(tmp_path):
+    import time
+
+    import trainlab
+
+    fifo = tmp_path / "never-written.png"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONPATH": str(os.path.dirname(os.path.dirname(trainlab.__file__)))}
+    build = subprocess.Popen([sys.executable, "-c", BUILD_ON_FIFOS, str(fifo), str(tmp_path / "c")], env=env)
+    workers: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and build.poll() is None:
+            time.sleep(0.2)
+            workers = {pid: s for pid, s in _holders(tmp_path / "c", "images.npy").items() if pid != build.pid}
+        assert len(workers) == 2, f"the build did not start two workers (exit {build.poll()})"
+        build.kill()  # SIGKILL: no cleanup code runs in the parent
+        build.wait()
+        deadline = time.monotonic() + 10
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = {pid: s for pid, s in _holders(tmp_path / "c", "images.npy").items() if pid in workers and s != "Z"}
+        assert not alive, f"worker(s) {sorted(alive)} outlived the killed build and still hold the partial cache file"
+    finally:
+        for pid in workers:  # only the workers this test's build started
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        if build.poll() is None:
+            build.kill()

@@ -312,3 +312,89 @@ def test_carve_rejects_fractions_that_leave_nothing():
     frame = pd.DataFrame({"label": [0, 1], "split": "train"})
     with pytest.raises(TrainlabError, match="must leave rows for training"):
         carve_splits(frame, fractions={"val": 0.5, "test": 0.5}, stratify=["label"])
+
+
+def test_fairface_folder_with_only_val_labels_is_recognised(tmp_path):
+    root = fairface(tmp_path / "ff", per_group=10)
+    (root / "train_labels.csv").unlink()  # left: val_labels.csv and val/ (which looks like an ImageFolder split)
+    assert detect_format(root) == "fairface"
+    m = load_manifest(root, val_fraction=0.2, test_fraction=0.2)
+    assert m.source["format"] == "fairface" and m.source["files"] == {"train": "val_labels.csv"}
+    assert len(m) == 6 and set(m.frame["id"]) == {f"val/{k}.jpg" for k in range(1, 7)}
+    assert m.origin(0) == "val_labels.csv:2"
+
+
+def test_fairface_folder_with_several_labels_csvs_but_no_train_asks_which(tmp_path):
+    root = fairface(tmp_path / "ff")
+    (root / "train_labels.csv").rename(root / "extra_labels.csv")
+    with pytest.raises(TrainlabError, match=r"no train_labels.csv .* but 2 labels CSVs \(extra_labels.csv, val_labels.csv\)"):
+        load_manifest(root)
+
+
+# ---- leaks and typos ------------------------------------------------------------------------
+def test_a_symlink_to_a_training_image_listed_in_test_is_a_duplicate(tmp_path):
+    root = ip102(tmp_path / "ip")
+    (root / "images" / "link.jpg").symlink_to(root / "images" / "00000.jpg")
+    with open(root / "test.txt", "a") as fh:
+        fh.write("link.jpg 0\n")
+    with pytest.raises(TrainlabError) as exc:
+        load_manifest(root)
+    msg = str(exc.value)
+    assert "listed more than once" in msg and "train.txt:1 [train], test.txt:4 [test]" in msg
+    assert f"through link(s) {root / 'images' / 'link.jpg'}" in msg
+
+
+def test_a_byte_identical_copy_in_another_split_is_an_error_unless_accepted(tmp_path):
+    import shutil
+
+    root = ip102(tmp_path / "ip")
+    shutil.copy(root / "images" / "00001.jpg", root / "images" / "copy.jpg")
+    with open(root / "test.txt", "a") as fh:
+        fh.write("copy.jpg 0\n")
+    with pytest.raises(TrainlabError) as exc:
+        load_manifest(root)
+    msg = str(exc.value)
+    assert "byte-identical" in msg and "(train.txt:2) [train]" in msg and "(test.txt:4) [test]" in msg
+    assert "data.duplicate_images=warn" in msg and "--duplicate-images warn" in msg
+    m = load_manifest(root, duplicate_images="warn")
+    assert m.source["identical_across_splits"][0]["splits"] == ["train", "test"]
+
+
+def test_carving_keeps_byte_identical_files_in_one_split(tmp_path):
+    import shutil
+
+    root = tmp_path / "if"
+    for cls in ("cats", "dogs"):
+        for i in range(20):
+            solid(root / cls / f"{i}.png")
+    for k in range(4):  # four copies of one cat: carving val and test would scatter them
+        shutil.copy(root / "cats" / "0.png", root / "cats" / f"copy{k}.png")
+    for seed in range(4):
+        m = load_manifest(root, val_fraction=0.2, test_fraction=0.2, seed=seed)
+        copies = m.frame["id"].str.match(r"cats/(0|copy\d)\.png$")
+        assert copies.sum() == 5 and m.frame.loc[copies, "split"].nunique() == 1, seed
+        assert {r["split"]: r["rows"] for r in m.source["carved"]} == m.frame["split"].value_counts().drop("train").to_dict()
+
+
+def test_a_label_typo_names_its_rows_and_how_to_accept_it(tmp_path):
+    root = fairface(tmp_path / "ff", per_group=10)
+    lines = (root / "train_labels.csv").read_text().splitlines()
+    n = next(i for i, line in enumerate(lines) if ",Female," in line)
+    lines[n] = lines[n].replace(",Female,", ",Femael,")
+    (root / "train_labels.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TrainlabError) as exc:
+        load_manifest(root)
+    msg = str(exc.value)
+    assert f"'Femael' (1 row(s): train_labels.csv:{n + 1}) looks like a typo of 'Female'" in msg
+    assert "data.accept_labels=[Femael]" in msg and "--accept-label Femael" in msg
+    m = load_manifest(root, accept_labels=["Femael"])
+    assert m.classes == ["Femael", "Female", "Male"] and m.source["accepted_labels"] == ["Femael"]
+
+
+def test_numbered_bins_and_short_names_are_not_typos():
+    from trainlab.data.validate import check_label_typos, looks_like_typo
+
+    assert looks_like_typo("Femael", "Female") and looks_like_typo("female", "Female") and looks_like_typo("Mael", "Male")
+    assert not looks_like_typo("Male", "Female") and not looks_like_typo("30-39", "20-29") and not looks_like_typo("cat", "car")
+    frame = pd.DataFrame({"label": ["20-29"] * 30 + ["30-39"], "path": [f"{i}.jpg" for i in range(31)]})
+    check_label_typos(frame)  # no error

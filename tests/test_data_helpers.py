@@ -10,8 +10,15 @@ import numpy as np
 from PIL import Image
 
 
-def solid(path: Path, colour=(200, 30, 30), size=(12, 10), fmt=None) -> Path:
-    """A small solid-colour image (size = (W, H)); format from the suffix unless given."""
+def solid(path: Path, colour=None, size=(12, 10), fmt=None) -> Path:
+    """A small solid-colour image (size = (W, H)); format from the suffix unless given.
+
+    The default colour is derived from the path, so two files are not byte-identical copies (which
+    the dataset checks report when they sit in different splits).
+    """
+    if colour is None:
+        code = zlib.crc32(str(path).encode())
+        colour = (code & 255, (code >> 8) & 255, (code >> 16) & 255)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, colour).save(path, format=fmt)
     return path
@@ -66,7 +73,7 @@ def ip102(root: Path, layout: str = "official", *, classes_txt: bool = True, per
             for _ in range(n):
                 name = f"{index:05d}.jpg"
                 where = root / "images" / name if layout == "official" else root / "classification" / split / str(label) / name
-                solid(where, colour=(60 * label + 40, 100, 200 - 50 * label))
+                solid(where, colour=(60 * label + 40, 100 + index % 150, 200 - 50 * label))  # distinct files
                 lines.append(f"{name} {label}\n")
                 index += 1
         (root / f"{split}.txt").write_text("".join(lines))
@@ -90,7 +97,7 @@ def fairface(root: Path, *, val: bool = True, damaged_ages: int = 0, per_group: 
                 gender = "Male" if i % 2 else "Female"
                 age = ages[k % len(ages)]
                 rows.append(f"{split}/{k}.jpg,{age},{gender},{race},{'True' if k % 3 else 'False'}")
-                solid(root / split / f"{k}.jpg", colour=(20 * k % 255, 90, 150))
+                solid(root / split / f"{k}.jpg", colour=(20 * k % 255, 90 if split == "train" else 140, 150))  # distinct files
         if split == "train" and damaged_ages:
             damaged = {"3-9": "03-Sep", "10-19": "Oct-19"}
             n = 0

@@ -179,3 +179,25 @@ def test_bad_size_and_policy_are_errors(tmp_path):
         decode_image(p, (0, 4))
     with pytest.raises(TrainlabError, match="unknown resize policy 'crop'"):
         decode_image(p, (4, 4), "crop")
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "pgm"])
+def test_dark_16_bit_image_stays_dark(tmp_path, fmt):
+    # Every value ≤ 255: still 16-bit data (the file says so), so 200 keeps its high byte, 0, not 200.
+    p = tmp_path / f"dark.{fmt}"
+    values = np.full((6, 6), 200, np.uint16)
+    values[0, 0] = 255
+    if fmt == "pgm":  # Pillow cannot write a 16-bit PGM: P5 with maxval 65535, big-endian samples
+        p.write_bytes(b"P5 6 6 65535\n" + values.astype(">u2").tobytes())
+    else:
+        Image.fromarray(values).save(p)
+    assert Image.open(p).mode.startswith("I")
+    assert (decode_image(p, (3, 3)) == 0).all()
+    bright = np.full((6, 6), 51400, np.uint16)  # 51400 >> 8 = 200
+    Image.fromarray(bright).save(tmp_path / "bright.png")
+    assert (decode_image(tmp_path / "bright.png", (3, 3)) == 200).all()
+
+
+def test_dark_16_bit_rgb_png_stays_dark(tmp_path):
+    p = png16_rgb(tmp_path / "dark_rgb16.png", (200, 100, 255))
+    assert (decode_image(p, (2, 3)) == 0).all()

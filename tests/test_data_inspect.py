@@ -37,7 +37,7 @@ def test_summary_counts_imbalance_and_cross_tabs(tmp_path):
     assert tab["p_class_given_value"]["y"] == {"a": round(2 / 6, 4), "b": round(4 / 6, 4)}
     on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert on_disk["counts"] == s["counts"]
-    assert on_disk["plots"] == ["class_distribution.png", "attribute_group.png"]
+    assert on_disk["plots"] == ["class_distribution.png", "attribute_group.png", "samples_kind_p1.png", "samples_group_p1.png"]
     for name in on_disk["plots"]:
         with Image.open(tmp_path / "out" / name) as im:
             assert im.format == "PNG" and im.size[0] >= 600
@@ -93,3 +93,17 @@ def test_cli_inspect_and_cache_and_errors(tmp_path, capsys):
     assert "status:   reused" in capsys.readouterr().out
     assert main(["data", "inspect", str(tmp_path / "nowhere")]) == 2
     assert f"error: dataset path {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+
+
+def test_class_plot_adds_a_log_panel_when_the_imbalance_is_large(tmp_path):
+    from trainlab.data.plots import LOG_SCALE_RATIO, plot_class_distribution
+
+    balanced = pd.DataFrame({"train": [50, 40, 30], "test": [5, 4, 3]}, index=["a", "b", "c"])
+    skewed = pd.DataFrame({"train": [2000, 40, 3], "test": [200, 4, 0]}, index=["a", "b", "c"])
+    assert 2200 / 3 > LOG_SCALE_RATIO
+    sizes = {}
+    for name, counts in (("balanced", balanced), ("skewed", skewed)):
+        plot_class_distribution(counts, tmp_path / f"{name}.png", title=name)
+        with Image.open(tmp_path / f"{name}.png") as im:
+            sizes[name] = im.size
+    assert sizes["skewed"][0] > sizes["balanced"][0] * 1.4  # the second (log-scale) panel

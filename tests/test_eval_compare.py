@@ -200,3 +200,80 @@ def test_predictions_files_from_another_tool_compare_too(tmp_path):
     assert (result["mcnemar"][0]["a_only"], result["mcnemar"][0]["b_only"]) == (5, 1)
     assert "val_curves" not in result["files"]  # no history, so no curves to draw
     assert not (tmp_path / "cmp" / "plots").exists()
+
+
+def test_paired_bootstrap_interval_beside_mcnemar(tmp_path, capsys):
+    a, b = _pattern(15, 10, 0)  # A right on 10 items B misses, never the reverse
+    ra = _write_run(tmp_path / "a", a)
+    rb = _write_run(tmp_path / "b", b, seed=1, shuffle=True)
+    assert main(["compare", str(ra), str(rb), "--names", "big", "small", "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    boot = result["bootstrap"]
+    assert boot["replicates"] == 1000 and boot["confidence"] == 0.95 and len(boot["comparisons"]) == 1
+    c = boot["comparisons"][0]
+    acc = c["metrics"]["accuracy"]
+    assert (c["a"], c["b"], c["seed_groups"]) == ("big", "small", False)
+    assert acc["difference"] == pytest.approx(10 / 40)  # 25/40 - 15/40
+    # every replicate keeps the pairing: A is never worse on a draw, so the interval is above 0
+    assert 0 < acc["ci_low"] < acc["difference"] < acc["ci_high"] <= 0.5
+    assert c["verdict"].startswith("big is better by 25.0 points, 95% CI ")
+    assert set(c["metrics"]) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc"}
+    for metric, f in c["metrics"].items():  # the same figures as the metrics table
+        run_a, run_b = result["runs"]
+        assert f["a"] == pytest.approx(run_a["metrics"][metric], abs=1e-12)
+        assert f["b"] == pytest.approx(run_b["metrics"][metric], abs=1e-12)
+    intervals = pd.read_csv(tmp_path / "cmp" / "intervals.csv")
+    assert list(intervals["metric"]) == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc"]
+    assert "Paired bootstrap" in printed and "big is better by 25.0 points" in printed
+    # 40 items over 3 classes: 13 in the smallest, too few for class-averaged intervals to keep their promise
+    assert boot["note"].startswith("the smallest class has 13 item(s)") and "Note: the smallest class" in printed
+    # the same seed gives the same interval; --bootstrap 0 turns the intervals off
+    again = compare([ra, rb], names=["big", "small"])
+    assert again.comparison.bootstrap["comparisons"][0]["metrics"] == c["metrics"]
+    off = compare([ra, rb], replicates=0)
+    off.write(tmp_path / "off")
+    assert off.comparison.bootstrap is None and not (tmp_path / "off" / "intervals.csv").exists()
+
+
+def test_seed_groups_two_level_bootstrap_and_verdict(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    for side, accuracy in (("good", 0.9), ("weak", 0.35)):
+        for s in range(3):
+            _write_run(tmp_path / side / f"{side}-s{s}", rng.random(N) < accuracy, seed=s)
+    listed = [str(tmp_path / "good" / f"good-s{s}") for s in range(3)] + ["vs"] + \
+             [str(tmp_path / "weak" / f"weak-s{s}") for s in range(3)]
+    assert main(["compare", *listed, "--labels", "G", "W", "--out", str(tmp_path / "cmp")]) == 0
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    c = result["bootstrap"]["comparisons"]
+    assert len(c) == 1 and c[0]["seed_groups"] and (c[0]["a"], c[0]["b"]) == ("G", "W")
+    assert c[0]["a_runs"] == ["good-s0", "good-s1", "good-s2"] and c[0]["b_runs"] == ["weak-s0", "weak-s1", "weak-s2"]
+    acc = c[0]["metrics"]["accuracy"]
+    accuracies = {r["name"]: r["metrics"]["accuracy"] for r in result["runs"]}
+    means = [np.mean([accuracies[f"{side}-s{s}"] for s in range(3)]) for side in ("good", "weak")]
+    assert acc["difference"] == pytest.approx(means[0] - means[1], abs=1e-12)
+    assert acc["wins"] == 9 and acc["beat_share"] == 1.0 and acc["ci_low"] > 0
+    assert "across 9 seed pairings G beat W every time" in c[0]["verdict"]
+    assert len(result["mcnemar"]) == 15  # McNemar still for every pair of the six runs
+    # a folder of runs per side gives the same comparison, labelled with the folder names
+    assert main(["compare", str(tmp_path / "good"), "vs", str(tmp_path / "weak"), "--out", str(tmp_path / "cmp2")]) == 0
+    c2 = json.loads((tmp_path / "cmp2" / "compare.json").read_text())["bootstrap"]["comparisons"][0]
+    assert (c2["a"], c2["b"]) == ("good", "weak") and c2["metrics"] == c[0]["metrics"]
+    capsys.readouterr()
+
+
+def test_seed_group_mistakes_are_named(tmp_path, capsys):
+    ra = _write_run(tmp_path / "a", np.ones(N, bool))
+    rb = _write_run(tmp_path / "b", np.zeros(N, bool))
+    (tmp_path / "empty").mkdir()
+    cases = [
+        ([str(ra), str(rb), "vs"], "'vs' needs runs on both sides"),
+        ([str(ra), "vs", str(rb), "vs", str(ra)], "'vs' appears more than once"),
+        ([str(ra), "vs", str(ra)], "a run is given twice in the seed groups"),
+        ([str(tmp_path / "empty"), "vs", str(rb)], "neither a run folder (no predictions/) nor a folder of runs"),
+    ]
+    for argv, message in cases:
+        assert main(["compare", *argv, "--out", str(tmp_path / "cmp")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, (argv, err)
+    assert not (tmp_path / "cmp").exists()

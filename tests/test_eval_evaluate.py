@@ -138,6 +138,26 @@ def test_confusion_matrix_readable_at_102_classes():
     assert sorted(t.get_text() for t in small.axes[0].texts) == ["1", "3", "5"]  # zero cells stay blank
 
 
+def test_confusion_matrix_at_1000_classes_is_one_image_with_index_labels():
+    k = 1000
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, k, 20_000)
+    cm = skm.confusion_matrix(y, np.where(rng.random(20_000) < 0.6, y, rng.integers(0, k, 20_000)), labels=range(k))
+    fig = confusion_matrix_figure(cm, [f"class {i}" for i in range(k)], normalize=False, title="t")
+    ax = fig.axes[0]
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape[:2] == (k, k)
+    assert not ax.texts and not ax.lines and len(ax.collections) == 2  # grid: one collection per direction
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[:3] == ["0", "10", "20"] and len(labels) == 100  # rows of 2 pt: every 10th index
+    assert "every 10th labelled" in ax.get_xlabel()
+    # colours: a cell with the largest count is the darkest, an empty cell white
+    rgba = ax.images[0].get_array()
+    i, j = np.unravel_index(cm.argmax(), cm.shape)
+    empty = np.argwhere(cm == 0)[0]
+    assert tuple(rgba[empty[0], empty[1]]) == (255, 255, 255, 255)
+    assert rgba[i, j, :3].sum() == rgba[..., :3].reshape(-1, 3).sum(1).min()
+
+
 def test_cli_prints_summary(tmp_path, capsys):
     run = tmp_path / "run"
     _write_run(run)

@@ -1,5 +1,6 @@
 """Checkpoint folders are replaced atomically: an interrupted write never costs the previous checkpoint."""
 
+import logging
 import os
 import random
 import signal
@@ -59,6 +60,7 @@ def test_write_interrupted_midway_keeps_the_previous_checkpoint(tmp_path, monkey
     monkeypatch.setattr(ckpt, "_save_state", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
         ckpt.save_checkpoint(tmp_path / "last", net(2.0), {"epoch": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["last"]  # the partial folder is removed at once
     assert ckpt.resolve(tmp_path / "last") == tmp_path / "last"
     assert ckpt.load_state(tmp_path / "last") == {"epoch": 1}
     assert torch.all(loaded(tmp_path / "last")[0].weight == 1.0)
@@ -135,3 +137,26 @@ def test_missing_checkpoint_and_mismatched_weights_are_clear_errors(tmp_path):
     ckpt.save_checkpoint(tmp_path / "last", net(1.0), {"epoch": 1})
     with pytest.raises(TrainlabError, match="do not fit the model"):
         ckpt.load_model_weights(tmp_path / "last", torch.nn.Linear(4, 5))
+
+
+def test_latest_intact_names_a_damaged_file_and_falls_back(tmp_path, caplog):
+    assert ckpt.latest_intact(tmp_path) is None  # no checkpoint at all
+    ckpt.save_checkpoint(tmp_path / "best", net(1.0), {"epoch": 1})
+    ckpt.save_checkpoint(tmp_path / "last", net(2.0), {"epoch": 2})
+    folder, state = ckpt.latest_intact(tmp_path)
+    assert folder == tmp_path / "last" and state["epoch"] == 2
+    weights = tmp_path / "last" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-20])  # truncated
+    logger = logging.getLogger("trainlab")  # the CLI's set-up stops propagation to the root logger
+    logger.addHandler(caplog.handler)
+    try:
+        folder, state = ckpt.latest_intact(tmp_path)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert folder == tmp_path / "best" and state["epoch"] == 1
+    assert f"{weights} is damaged" in caplog.text and "falling back to" in caplog.text
+    (tmp_path / "best" / "state.pt").write_bytes(b"")
+    with pytest.raises(TrainlabError, match="no intact checkpoint") as info:
+        ckpt.latest_intact(tmp_path)
+    assert f"{weights} is damaged" in str(info.value)
+    assert f"{tmp_path / 'best' / 'state.pt'} is damaged (empty)" in str(info.value)

@@ -107,3 +107,11 @@ def test_unknown_recipe_lists_the_builtin_ones(tmp_path):
         find_recipe("ip102-seed-cn")
     with pytest.raises(TrainlabError, match="is a folder, not a recipe file; to continue a run use --resume"):
         find_recipe(tmp_path)
+
+
+def test_data_accept_labels_and_duplicate_images_keys():
+    r = load_recipe(None, ["data.accept_labels=Femael", "data.duplicate_images=warn"])
+    assert r.data.accept_labels == ["Femael"] and r.data.duplicate_images == "warn"
+    assert load_recipe(None, ["data.accept_labels=[Femael, 'Mael']"]).data.accept_labels == ["Femael", "Mael"]
+    with pytest.raises(TrainlabError, match=r"data.accept_labels: .* is not a list"):
+        load_recipe(None, ["data.accept_labels={a: 1}"])

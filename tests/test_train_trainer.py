@@ -12,7 +12,9 @@ from trainlab.data.augment import uint8_policy
 from trainlab.data.loader import BatchLoader
 from trainlab.errors import TrainlabError
 from trainlab.train import checkpoint as ckpt
-from trainlab.train.trainer import NonFiniteLoss, Trainer, WarmupSchedule
+from trainlab.train.policy import lr_factor
+from trainlab.train.trainer import NonFiniteLoss, Trainer
+from trainlab.train.writer import RunWriter
 
 SIZE = 16
 NUM_CLASSES = 4
@@ -51,11 +53,25 @@ def cfg(**kw):
     return TrainSection(**base)
 
 
-def trainer(model, images, labels, run_dir=None, **kw):
+class Hook(RunWriter):
+    """A writer that also calls ``hook(trainer, row)`` after each epoch (or only that, without a folder)."""
+
+    def __init__(self, folder, hook):
+        super().__init__(folder or ".", enabled=folder is not None)
+        self.hook = hook
+
+    def epoch_end(self, trainer, row, *, improved):
+        if self.enabled:
+            super().epoch_end(trainer, row, improved=improved)
+        self.hook(trainer, row)
+
+
+def trainer(model, images, labels, run_dir=None, hook=None, **kw):
     n = len(labels)
     cut = int(n * 0.75)
+    writer = Hook(run_dir, hook) if hook else RunWriter(run_dir) if run_dir is not None else None
     return Trainer(model, cfg(**kw), images=images, labels=labels, train_index=np.arange(cut),
-                   val_index=np.arange(cut, n), num_classes=NUM_CLASSES, run_dir=run_dir)
+                   val_index=np.arange(cut, n), num_classes=NUM_CLASSES, writer=writer)
 
 
 def test_short_training_learns_well_above_chance(tmp_path):
@@ -112,13 +128,11 @@ def test_resume_equals_an_uninterrupted_deterministic_run(tmp_path, interrupt_af
     full = trainer(TinyNet(dropout=0.3), images, labels, tmp_path / "full", **settings)
     full_result = full.fit()
 
-    part = trainer(TinyNet(dropout=0.3), images, labels, tmp_path / "part", **settings)
-
-    def stop(row, best):
+    def stop(trainer, row):
         if row["epoch"] == interrupt_after:
             raise KeyboardInterrupt
 
-    part.on_epoch_end = stop
+    part = trainer(TinyNet(dropout=0.3), images, labels, tmp_path / "part", hook=stop, **settings)
     with pytest.raises(KeyboardInterrupt):
         part.fit()
     assert ckpt.load_state(tmp_path / "part" / "checkpoints" / "last")["epoch"] == interrupt_after
@@ -178,13 +192,17 @@ def test_early_stopping_after_patience(tmp_path):
 
 
 def test_warmup_cosine_and_step_schedules():
-    cos = WarmupSchedule("cosine", total_steps=104, warmup_steps=4, steps_per_epoch=10, min_factor=0.1)
+    def cos(step):
+        return lr_factor(step, schedule="cosine", total_steps=104, warmup_steps=4, steps_per_epoch=10, min_factor=0.1)
+
     assert [cos(s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
     assert cos(4) == pytest.approx(1.0)
     assert cos(54) == pytest.approx(0.1 + 0.9 * 0.5)  # half-way through the cosine
     assert cos(104) == pytest.approx(0.1)
-    step = WarmupSchedule("step", total_steps=100, warmup_steps=0, steps_per_epoch=10, step_epochs=3, gamma=0.5)
-    assert [step(s) for s in (0, 29, 30, 59, 60)] == [1.0, 1.0, 0.5, 0.5, 0.25]
+    steps = [lr_factor(s, schedule="step", total_steps=100, steps_per_epoch=10, step_epochs=3, gamma=0.5)
+             for s in (0, 29, 30, 59, 60)]
+    assert steps == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert lr_factor(7, schedule="constant", total_steps=10, warmup_steps=2) == 1.0
 
 
 def test_lr_follows_the_schedule_per_step():
@@ -242,8 +260,8 @@ def test_staged_fine_tuning_trains_the_head_first_then_everything():
     start = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     head0 = model.head.fc.weight.detach().clone()
     snapshots = []
-    t = trainer(model, images, labels, epochs=2, stage_epochs=1, lr=0.01)
-    t.on_epoch_end = lambda row, best: snapshots.append({k: v.clone() for k, v in model.backbone.state_dict().items()})
+    t = trainer(model, images, labels, epochs=2, stage_epochs=1, lr=0.01,
+                hook=lambda t, row: snapshots.append({k: v.clone() for k, v in model.backbone.state_dict().items()}))
     t.fit()
     after_stage, after_all = snapshots
     for key, value in start.items():  # weights and BatchNorm statistics untouched while frozen

@@ -26,6 +26,8 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-fraction", type=float, default=0.1, help="share of train carved out as a stratified test split when the dataset has none (default 0.1; FairFace's val_labels.csv is its test split)")
     p.add_argument("--seed", type=int, default=0, help="seed of the carved splits (default 0)")
     p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at a bad image file (default) or skip it, counted and listed")
+    p.add_argument("--accept-label", action="append", default=[], metavar="NAME", help="a rare label that is a real class, not a typo of a frequent one (repeatable; recipe: data.accept_labels)")
+    p.add_argument("--duplicate-images", default="error", choices=("error", "warn"), help="byte-identical files in different splits of the dataset: stop (default) or warn and keep them (recipe: data.duplicate_images)")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -47,6 +49,11 @@ def _run(text: str) -> Path:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _compare_run(text: str) -> Path:
+    """A run argument of compare, or the word ``vs`` between two seed groups (kept as it is, never resolved)."""
+    return Path(text) if text == "vs" else _run(text)
+
+
 # ---- data --------------------------------------------------------------------------------
 def cmd_data_inspect(args) -> int:
     from trainlab.data.inspect import inspect_dataset
@@ -54,6 +61,7 @@ def cmd_data_inspect(args) -> int:
     inspect_dataset(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
         seed=args.seed, on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check, workers=args.workers,
+        accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
     )
     return 0
 
@@ -64,6 +72,7 @@ def cmd_data_cache(args) -> int:
     build_cache_cli(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
         on_bad_image=args.on_bad_image, size=args.size, policy=args.policy, cache_dir=args.cache_dir, workers=args.workers,
+        accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
     )
     return 0
 
@@ -81,13 +90,28 @@ def cmd_data_demo(args) -> int:
 # ---- training ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from trainlab.train.run import train_from_recipe
+    from trainlab.train.seeds import seed_list, train_seed_group
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
         recipe, overrides = None, [recipe, *overrides]
+    if args.resume is not None and args.seeds is not None:
+        raise TrainlabError("--seeds starts a new seed group; --resume continues one run (resume each seed's run folder)")
+    seeds = seed_list(recipe, overrides, args.seeds) if args.resume is None else []
+    if seeds:
+        print(f"seed group: {train_seed_group(recipe, overrides, seeds, out=args.out)}")
+        return 0
     run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
         print(f"run folder: {run}")
+    return 0
+
+
+def cmd_lr_find(args) -> int:
+    from trainlab.train.lr_find import lr_find_cli
+
+    lr_find_cli(args.recipe, list(args.overrides), out=args.out, seeds=args.seeds, start_lr=args.start, end_lr=args.end,
+                steps=args.steps, rule=args.rule)
     return 0
 
 
@@ -133,10 +157,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_compare(args) -> int:
-    from trainlab.evaluate.compare import compare
+def cmd_gallery(args) -> int:
+    from trainlab.gallery.build import gallery_cli
 
-    result = compare(args.runs, names=args.names, split=args.split)
+    gallery_cli(args.target, split=args.split, by=args.by, out=args.out, with_saliency=args.saliency,
+                checkpoint=args.checkpoint, device=args.device, min_group_size=args.min_group_size)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from trainlab.evaluate.compare import compare, split_sides
+
+    groups = split_sides(args.runs)
+    result = compare([] if groups else args.runs, names=args.names, split=args.split, groups=groups,
+                     labels=args.labels, replicates=args.bootstrap, seed=args.seed)
     result.write(args.out)
     print(result.summary())
     print(f"\nwrote {args.out}: " + ", ".join(result.comparison.files.values()))
@@ -275,7 +309,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values (YAML-typed), e.g. data.root=/data/ip102 train.epochs=5 train.amp=off")
     p.add_argument("--resume", type=_run, default=None, metavar="RUN", help="continue a stopped run from its last checkpoint (with its own config.yaml)")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="train N times (seeds train.seed, +1, ...) into one group folder "
+                   "with a summary of each test metric (mean ± 95%% interval); a recipe may list train.seeds instead")
     p.set_defaults(func=cmd_train)
+    p = verbs.add_parser(
+        "lr-find", help="learning-rate range test: loss against an exponentially growing rate, a suggested train.lr",
+        description="Train the recipe's model from its initial weights while the learning rate grows exponentially "
+        "from --start to --end, plot the smoothed loss against the rate, and suggest a rate (rule min/10: a tenth of "
+        "the rate at the lowest loss; steepest: where the loss falls fastest), once per seed, with the spread.",
+        epilog="example:  trainlab lr-find fairface-gender data.root=../shared/data/fairface-8k --steps 300",
+    )
+    p.add_argument("recipe", help="recipe YAML file or built-in recipe name")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="override recipe values, e.g. data.root=/data/ip102")
+    p.add_argument("--steps", type=int, default=200, help="optimizer steps (default 200)")
+    p.add_argument("--start", type=float, default=1e-7, help="first learning rate (default 1e-7)")
+    p.add_argument("--end", type=float, default=10.0, help="last learning rate (default 10)")
+    p.add_argument("--seeds", type=int, default=3, help="repeat with this many seeds to show the suggestion's spread (default 3)")
+    p.add_argument("--rule", default="min/10", choices=("min/10", "steepest"), help="how the suggestion is read off the curve")
+    p.add_argument("--out", type=Path, default=None, help="folder for lr_find.json and lr_find.png (default ./lr-find-<recipe>)")
+    p.set_defaults(func=cmd_lr_find)
     p = verbs.add_parser("export", help="the run's model as ONNX or TorchScript, preprocessing and class names inside")
     p.add_argument("run", type=_run, help="run folder, 'latest', or a unique prefix of a run's name")
     p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), help="default onnx")
@@ -306,13 +358,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
     p.set_defaults(func=cmd_evaluate)
     p = verbs.add_parser(
-        "compare", help="compare runs: metrics table, curves, McNemar's paired test",
-        description="Compare runs on the same test items: one metrics table, validation curves overlaid, and "
-        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs).",
+        "gallery", help="error galleries: top-loss items, most-confused pairs, worst vs best group; Grad-CAM on a run",
+        description="Pictures of a model's errors, chosen from the predictions table: the highest-loss items, the "
+        "most-confused class pairs (examples of each direction) and, per attribute column, the misclassified items "
+        "of the worst group beside the best. Given a run with a checkpoint, the top-loss items also get a Grad-CAM "
+        "overlay for the predicted class (needs the saliency extra).",
     )
-    p.add_argument("runs", nargs="+", type=_run, help="two or more run folders (or predictions files; 'latest' or name prefixes also work)")
+    p.add_argument("target", type=_run, help="run folder ('latest' or a name prefix also work) or predictions file (its path column locates the images)")
+    p.add_argument("--split", default="test", help="split whose predictions are shown when given a run (default test)")
+    p.add_argument("--by", action="append", default=None, help="attribute column to compare groups on (repeatable; default: every attribute column with 2-50 values)")
+    p.add_argument("--min-group-size", type=int, default=30, help="groups smaller than this are not ranked worst or best (default 30)")
+    sal = p.add_mutually_exclusive_group()
+    sal.add_argument("--saliency", dest="saliency", action="store_true", default=None, help="require the Grad-CAM overlays (default: when possible)")
+    sal.add_argument("--no-saliency", dest="saliency", action="store_false", help="skip the Grad-CAM overlays")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="checkpoint for the overlays (default best)")
+    p.add_argument("--device", default="auto", help="device for the overlays (default: CUDA, MPS or CPU)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default <run>/gallery, or gallery-<file> next to a predictions file)")
+    p.set_defaults(func=cmd_gallery)
+    p = verbs.add_parser(
+        "compare", help="compare runs: metrics table, curves, McNemar's test, paired bootstrap intervals",
+        description="Compare runs on the same test items: one metrics table, validation curves overlaid,\n"
+        "McNemar's exact test for every pair (Holm-corrected when there are more than two runs), and the\n"
+        "paired bootstrap 95% interval of the difference of accuracy, balanced accuracy, macro F1 and\n"
+        "ROC AUC with a plain verdict.\n\n"
+        "Seed groups (several runs per side, from repeated training): put 'vs' between the sides; a side\n"
+        "may also be one folder holding the runs. Then the interval covers seeds and items together\n"
+        "(two-level bootstrap) and the verdict says how often A beat B across the seeds.",
+        epilog="examples:  trainlab compare runs/cnn runs/effnet\n"
+        "           trainlab compare runs/cnn-s0 runs/cnn-s1 runs/cnn-s2 vs runs/eff-s0 runs/eff-s1 runs/eff-s2\n"
+        "           trainlab compare runs/cnn-seeds vs runs/effnet-seeds     (folders of runs)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("runs", nargs="+", type=_compare_run, metavar="RUN",
+                   help="two or more run folders (or predictions files; 'latest' or name prefixes also work); "
+                   "'A1 A2 ... vs B1 B2 ...' for seed groups")
     p.add_argument("--split", default="test", help="split whose predictions are compared (default test)")
     p.add_argument("--names", nargs="+", default=None, help="display names for the runs, in order (default: folder names)")
+    p.add_argument("--labels", nargs=2, default=None, metavar=("A", "B"), help="names of the two seed groups (default: a group folder's name, else A and B)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates for the intervals (default 1000; 0: no intervals)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
     p = verbs.add_parser(

@@ -49,6 +49,8 @@ class DataSection:
     resize: Literal["stretch", "shorter-side"] = "stretch"  #: how images are brought to image_size
     cache_dir: str | None = None  #: default $TRAINLAB_CACHE or ~/.cache/trainlab
     workers: int = 0  #: decode processes for building the cache (0: one per core)
+    accept_labels: list[str] = field(default_factory=list)  #: rare labels that are real classes, not typos of a frequent one
+    duplicate_images: Literal["error", "warn"] = "error"  #: byte-identical files in different splits of the dataset
 
 
 @dataclass
@@ -95,6 +97,7 @@ class TrainSection:
     compile: bool = False  #: torch.compile the model
     deterministic: bool = False  #: seeded, deterministic kernels: a resumed run equals an uninterrupted one
     seed: int = 0
+    seeds: list[int] = field(default_factory=list)  #: a seed group: one run per seed and one summary (trainlab.train.seeds)
     monitor: Literal["val_acc", "val_loss"] = "val_acc"  #: metric for the best checkpoint and early stopping
     patience: int = 0  #: early stopping after this many epochs without improvement; 0 = off
     min_delta: float = 0.0  #: smallest change of the monitored metric that counts as an improvement
@@ -168,6 +171,12 @@ def load_recipe(source: str | Path | dict | None = None, overrides: list[str] | 
         where = str(source)
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise TrainlabError(
+                f"{where}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "save the recipe as UTF-8"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -319,6 +328,7 @@ def validate(recipe: Recipe, where: str = "recipe") -> Recipe:
         ("train.step_gamma", 0 < t.step_gamma <= 1, "must lie in (0, 1]"),
         ("train.clip_grad_norm", t.clip_grad_norm is None or t.clip_grad_norm > 0, "must be positive (or null for off)"),
         ("train.label_smoothing", 0 <= t.label_smoothing < 1, "must lie in [0, 1)"),
+        ("train.seeds", len(set(t.seeds)) == len(t.seeds), "repeats a seed; list each seed once"),
         ("train.patience", t.patience >= 0, "must be 0 (off) or more"),
         ("train.stage_epochs", 0 <= t.stage_epochs, "must be 0 or more"),
         ("train.backbone_lr_scale", t.backbone_lr_scale >= 0, "must be zero or positive"),

@@ -7,7 +7,6 @@ that breaks once a second run exists.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,14 +84,17 @@ def list_runs(folder: Path) -> list[RunRow]:
     rows = []
     for run in runs_in(folder):
         record = _record(run)
-        metric, value = record.get("monitor", ""), record.get("best_metric")
-        best = f"{metric} {value:.4f}" if isinstance(value, (int, float)) else ""
-        done, total = record.get("epochs_done"), record.get("epochs")
+        if record is None:
+            rows.append(RunRow(name=run.name, recipe="", status="?", best="", epochs="", created=""))
+            continue
+        value = record.best_metric
+        best = f"{record.monitor or ''} {value:.4f}" if value is not None else ""
+        done, total = record.epochs_done, record.epochs
         rows.append(RunRow(
-            name=run.name, recipe=Path(str(record.get("recipe", ""))).name.removesuffix(".yaml"),
-            status=str(record.get("status", "?")), best=best,
+            name=run.name, recipe=Path(record.recipe or "").name.removesuffix(".yaml"),
+            status=record.status.value, best=best,
             epochs=f"{done}/{total}" if done is not None and total is not None else "",
-            created=str(record.get("created", ""))[:19].replace("T", " "),
+            created=(record.created or "")[:19].replace("T", " "),
         ))
     return rows
 
@@ -105,18 +107,23 @@ def format_runs(rows: list[RunRow]) -> str:
                      for r in table)
 
 
-def _record(run: Path) -> dict:
+def _record(run: Path):
+    """The run's RunRecord (None: no run.json, or one that cannot be read)."""
+    from trainlab.artifacts import ArtifactError
+    from trainlab.artifacts.run import RunRecord
+
+    if not RunRecord.exists_in(run):
+        return None
     try:
-        data = json.loads((run / "run.json").read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        return RunRecord.read(run)
+    except ArtifactError:
+        return None
 
 
 def _created(run: Path) -> str:
-    created = _record(run).get("created")
-    if isinstance(created, str):
-        return created
+    record = _record(run)
+    if record is not None and record.created:
+        return record.created
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(run.stat().st_mtime, timezone.utc).astimezone().isoformat(timespec="seconds")

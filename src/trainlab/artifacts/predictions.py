@@ -176,7 +176,8 @@ class Predictions(Artifact):
             available = sorted(p.name for p in folder.glob("*")) if folder.is_dir() else []
             raise ArtifactError(
                 f"{where} has no predictions for split '{split}' (looked for predictions/{split}.csv); "
-                f"available: {available or 'none'}. Train the run to the end, or pass a predictions file."
+                f"available: {available or 'none'}. A run that stopped before writing them: trainlab train --resume "
+                f"{folder.parent} writes them (without training more when every epoch has run); or pass a predictions file."
             )
         if not where.exists():
             raise ArtifactError(f"{where}: no such run folder or predictions file")

@@ -3,7 +3,9 @@
 Processes, not threads: Pillow releases the GIL while decoding, but resizing, colour conversion and
 the Python around them do not, so threads scale poorly. The ``spawn`` start method is used on every
 platform: forking a parent that already runs PyTorch or tqdm threads can deadlock, and the workers
-import only numpy and Pillow, so starting them costs a fraction of a second.
+import only numpy and Pillow, so starting them costs a fraction of a second. Each worker dies with
+this process (:func:`trainlab.data._workers.start_worker`: ``PR_SET_PDEATHSIG`` on Linux, a parent
+watch elsewhere), so a killed build leaves no worker decoding on with the partial cache file open.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator, Sequence
 
+from trainlab.data import _workers
 from trainlab.utils.log import get_logger, progress
 
 log = get_logger("trainlab.data")
@@ -61,7 +64,8 @@ def run_chunks(
         todo: Iterable = iter(chunks)
         running: dict = {}
         try:
-            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_workers.start_worker,
+                                     initargs=(os.getpid(), initializer, initargs)) as pool:
                 try:
                     for chunk in _take(todo, 2 * n):
                         running[pool.submit(fn, chunk)] = chunk

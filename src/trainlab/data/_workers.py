@@ -1,15 +1,57 @@
 """Functions that run in decode worker processes. Imports only numpy, Pillow and trainlab.data.images,
-so a spawned worker starts quickly (no torch, no pandas)."""
+so a spawned worker starts quickly (no torch, no pandas). Every worker dies with the process that
+started it (:func:`start_worker`)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
+import time
 
 import numpy as np
 
 from trainlab.data.images import BadImageError, decode_image, image_header
 
 _STATE: dict = {}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def start_worker(parent_pid: int, initializer=None, initargs: tuple = ()) -> None:
+    """Every pool worker's initializer: tie the worker's life to its parent's, then run ``initializer``.
+
+    A killed build (SIGKILL, OOM killer) must not leave workers decoding on, holding the partial cache
+    file open so that its disk space is never freed.
+    """
+    die_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel sends this process SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``).
+    Elsewhere (or if prctl is unavailable): a daemon thread checks once a second that the parent is
+    still this process's parent and exits when it is not."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed: it will never come
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="trainlab-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def init_cache_writer(npy_path: str, offset: int, size: tuple[int, int], policy: str) -> None:

@@ -72,19 +72,30 @@ class KerasAffine:
 
     def sample(self, n: int, size: tuple[int, int], generator: torch.Generator | None = None) -> AffineParams:
         """Draw ``n`` transforms for images of ``size`` = (H, W), as Keras does per image."""
+        return self.from_uniform(torch.rand(n, 7, generator=generator), size)
+
+    def sample_keyed(self, keys, size: tuple[int, int], *, seed: int, epoch: int) -> AffineParams:
+        """One transform per key (a global sample index), a function of (seed, epoch, key) only
+        (:mod:`trainlab.utils.keyed_random`): a sample gets the same transform on any process layout."""
+        from trainlab.utils.keyed_random import AUGMENT, keyed_uniform
+
+        return self.from_uniform(torch.from_numpy(keyed_uniform(seed, epoch, keys, AUGMENT, 7)), size)
+
+    def from_uniform(self, u: torch.Tensor, size: tuple[int, int]) -> AffineParams:
+        """Transforms from ``(n, 7)`` uniforms in [0, 1): one column per parameter, in field order."""
         h, w = size
 
-        def uniform(lo: float, hi: float) -> torch.Tensor:
-            return lo + (hi - lo) * torch.rand(n, generator=generator)
+        def uniform(col: int, lo: float, hi: float) -> torch.Tensor:
+            return lo + (hi - lo) * u[:, col]
 
         return AffineParams(
-            theta=uniform(-self.rotation, self.rotation),
-            tx=uniform(-self.height_shift, self.height_shift) * h,
-            ty=uniform(-self.width_shift, self.width_shift) * w,
-            shear=uniform(-self.shear, self.shear),
-            zx=uniform(1 - self.zoom, 1 + self.zoom),
-            zy=uniform(1 - self.zoom, 1 + self.zoom),
-            flip=(torch.rand(n, generator=generator) < self.flip_prob) if self.hflip else torch.zeros(n, dtype=torch.bool),
+            theta=uniform(0, -self.rotation, self.rotation),
+            tx=uniform(1, -self.height_shift, self.height_shift) * h,
+            ty=uniform(2, -self.width_shift, self.width_shift) * w,
+            shear=uniform(3, -self.shear, self.shear),
+            zx=uniform(4, 1 - self.zoom, 1 + self.zoom),
+            zy=uniform(5, 1 - self.zoom, 1 + self.zoom),
+            flip=(u[:, 6] < self.flip_prob) if self.hflip else torch.zeros(u.shape[0], dtype=torch.bool),
         )
 
 
@@ -137,26 +148,27 @@ def apply_affine(images: torch.Tensor, theta: torch.Tensor, *, mode: str = "bili
 class BatchAugment:
     """Training-time augmentation of a float batch on its device; ``eval`` batches are never passed here.
 
-    ``generator`` (a CPU ``torch.Generator``) draws the per-sample parameters, so the augmentation of a
-    run is reproducible from its seed regardless of the device it runs on. Under data parallelism every
-    process draws the parameters of the whole *global* batch (``global_size`` samples, the same stream
-    on every process) and uses rows ``offset ...`` of them: sample k of a global batch gets the same
-    transform on any number of processes.
+    The trainer gives ``keys`` (each row's global sample index), ``seed`` and ``epoch``: every row's
+    transform is then a function of (seed, epoch, key) only (:meth:`KerasAffine.sample_keyed`), so a
+    sample gets the same transform on one process or N, at any batch size, and a resumed run redraws it.
+    Without keys, ``generator`` (a CPU ``torch.Generator``) draws the batch's parameters.
     """
 
     def __init__(self, affine: KerasAffine | None):
         self.affine = affine if affine is not None and not affine.is_identity else None
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None, *, offset: int = 0,
-                 global_size: int | None = None) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None, *, keys=None, seed: int = 0,
+                 epoch: int = 0) -> torch.Tensor:
         if self.affine is None:
             return images
         n = images.shape[0]
         size = (images.shape[-2], images.shape[-1])
-        total = max(global_size or n, 1)
-        params = self.affine.sample(total, size, generator)
-        if (offset, total) != (0, n):  # this process's rows (padding rows reuse the last one)
-            params = params.take((offset + torch.arange(n)).clamp(max=total - 1))
+        if keys is not None:
+            if len(keys) != n:
+                raise ValueError(f"BatchAugment: {len(keys)} keys for a batch of {n} images")
+            params = self.affine.sample_keyed(keys, size, seed=seed, epoch=epoch)
+        else:
+            params = self.affine.sample(n, size, generator)
         out = apply_affine(images, affine_theta(params, size))
         if images.is_contiguous(memory_format=torch.channels_last):
             out = out.contiguous(memory_format=torch.channels_last)

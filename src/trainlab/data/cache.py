@@ -269,12 +269,13 @@ def _slug(manifest: Manifest) -> str:
 
 
 def build_cache_cli(dataset, *, fmt="auto", target=None, val_fraction=0.1, test_fraction=0.1, seed=0,
-                    on_bad_image="error", size=(100, 100), policy="stretch", cache_dir=None, workers=0) -> ImageCache:
+                    on_bad_image="error", size=(100, 100), policy="stretch", cache_dir=None, workers=0,
+                    accept_labels=(), duplicate_images="error") -> ImageCache:
     """``trainlab data cache``: read the dataset, build (or find) its cache, print what was done."""
     from trainlab.data.formats import load_manifest
 
     manifest = load_manifest(dataset, fmt=fmt, target=target, val_fraction=val_fraction, test_fraction=test_fraction,
-                             seed=seed, on_bad_image=on_bad_image)
+                             seed=seed, on_bad_image=on_bad_image, accept_labels=accept_labels, duplicate_images=duplicate_images)
     cache = build_cache(manifest, size=size, policy=policy, cache_dir=cache_dir, workers=workers, on_bad_image=on_bad_image)
     mb = (cache.path / "images.npy").stat().st_size / 2**20
     lines = [

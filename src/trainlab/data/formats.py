@@ -9,7 +9,7 @@ Layouts (``fmt``):
 
 ``ip102``        ``train.txt``/``val.txt``/``test.txt`` (+ ``classes.txt``); images in ``images/`` or
                  ``classification/<split>/<label>/`` (see :mod:`trainlab.data.readers.ip102`)
-``fairface``     ``train_labels.csv`` (+ ``val_labels.csv``): ``file,age,gender,race,service_test``
+``fairface``     ``train_labels.csv`` (+ ``val_labels.csv``), or any ``*_labels.csv``: ``file,age,gender,race,service_test``
                  (see :mod:`trainlab.data.readers.fairface` for the split mapping)
 ``imagefolder``  ``<root>/<split>/<class>/<image>`` or ``<root>/<class>/<image>``
 ``csv``          ``path,label[,split][,attributes…]``, paths relative to the CSV
@@ -56,7 +56,7 @@ def detect_format(root: str | os.PathLike) -> str:
         )
     if (root / "train.txt").is_file():
         return "ip102"
-    if any((root / n).is_file() for n in fairface.TRAIN_NAMES):
+    if any((root / n).is_file() for n in fairface.TRAIN_NAMES) or fairface.label_files(root):
         return "fairface"
     if generic.looks_like_imagefolder(root):
         return "imagefolder"
@@ -64,7 +64,7 @@ def detect_format(root: str | os.PathLike) -> str:
     if len(csvs) == 1 and generic.looks_like_csv(read_csv_rows(csvs[0])[0]):
         return "csv"
     raise TrainlabError(
-        f"cannot tell the layout of {root}: expected train.txt (IP102), train_labels.csv (FairFace), "
+        f"cannot tell the layout of {root}: expected train.txt (IP102), *_labels.csv (FairFace), "
         "<split>/<class>/ image folders (ImageFolder) or one CSV with path,label columns. Pass --format"
     )
 
@@ -89,6 +89,9 @@ def load_manifest(
     *,
     test_fraction: float = 0.1,
     check_files: bool = True,
+    accept_labels=(),
+    duplicate_images: str = "error",
+    label_typos: str = "error",
 ) -> Manifest:
     """Read a dataset into a Manifest.
 
@@ -97,6 +100,9 @@ def load_manifest(
     class) when the dataset has no val / test split. ``on_bad_image="skip"`` leaves out missing and
     empty files, counted and listed in ``manifest.source["skipped"]``, instead of stopping.
     ``check_files=False`` reads the lists without touching the images.
+    ``accept_labels``: rare label names that are real classes, not typos of a frequent one.
+    ``duplicate_images="warn"``: keep byte-identical files that the dataset puts in different splits
+    (default: an error). ``label_typos="warn"``: suspected label typos are logged, not an error.
     """
     from trainlab.data.readers.fairface import read_fairface
     from trainlab.data.readers.generic import read_csv, read_imagefolder
@@ -122,14 +128,18 @@ def load_manifest(
     else:
         table = read_csv(_csv_file(root), target=target)
     return finish(table, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-                  on_bad_image=on_bad_image, check_files=check_files)
+                  on_bad_image=on_bad_image, check_files=check_files, accept_labels=accept_labels,
+                  duplicate_images=duplicate_images, label_typos=label_typos)
 
 
 def finish(
-    table: Table, *, val_fraction: float, test_fraction: float, seed: int, on_bad_image: str, check_files: bool
+    table: Table, *, val_fraction: float, test_fraction: float, seed: int, on_bad_image: str, check_files: bool,
+    accept_labels=(), duplicate_images: str = "error", label_typos: str = "error",
 ) -> Manifest:
     """Checks, class indices, carved splits: a reader's Table → Manifest."""
     frame = table.frame.copy()
+    if table.classes is None:  # classes derived from the labels: a typo would make a class of its own
+        validate.check_label_typos(frame, accept=accept_labels, on_typo=label_typos)
     classes = table.classes or natural_sorted(frame["label"].unique())
     index = {name: i for i, name in enumerate(classes)}
     frame["label"] = frame["label"].map(index)
@@ -142,6 +152,8 @@ def finish(
     if check_files:
         frame, skipped = validate.check_files(frame, on_bad_image=on_bad_image)
     validate.check_nonempty(frame, table.declared, skipped=len(skipped))
+    identical = validate.identical_files(frame) if check_files else []
+    accepted = validate.check_identical_across_splits(frame, identical, duplicate_images=duplicate_images)
 
     carve = {}
     if "test" not in table.declared and test_fraction > 0:
@@ -150,7 +162,16 @@ def finish(
         carve["val"] = val_fraction
     source = dict(table.source)
     if carve:
+        before = frame["split"].to_numpy().copy()
         frame, records = carve_splits(frame, fractions=carve, stratify=["label", *table.stratify], seed=seed)
+        moved = validate.keep_together(frame, identical, before)
+        if moved:
+            counts = frame["split"].value_counts()
+            for r in records:
+                r["rows"] = int(counts.get(r["split"], 0))
+            log.info("kept %d byte-identical copies of other images in their original split instead of carving them "
+                     "into val/test apart from their twin", moved)
+            source["kept_with_identical"] = moved
         source["carved"] = records
         for r in records:
             log.info("carved a %s split from train: %d rows (%.0f%%, seed %d, stratified by %s)",
@@ -160,6 +181,10 @@ def finish(
     counts = frame["split"].value_counts()
     source.update(splits={s: int(counts.get(s, 0)) for s in ("train", "val", "test") if counts.get(s, 0)},
                   seed=seed, skipped=skipped)
+    if accepted:
+        source["identical_across_splits"] = accepted
+    if accept_labels:
+        source["accepted_labels"] = sorted(str(a) for a in accept_labels)
     empty = [c for i, c in enumerate(classes) if i not in set(frame["label"])]
     if empty:
         source["classes_without_images"] = empty

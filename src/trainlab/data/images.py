@@ -11,7 +11,8 @@ What it does, in order:
    target decodes 112 px instead: about 3× less work, at no visible cost.
 3. Convert to 8-bit RGB (see :func:`to_rgb`): grayscale and palette are expanded; RGBA, LA and
    palette images with transparency are composited onto **white** (``BACKGROUND``); CMYK is
-   converted by Pillow; 16-bit images keep their 8 most significant bits.
+   converted by Pillow; 16-bit images keep their 8 most significant bits (decided by the mode and
+   header, never the values: a dark 16-bit image stays dark).
 4. Resize with Pillow's antialiased bilinear (triangle) filter, as torchvision's ``Resize`` does by
    default; when a non-JPEG shrinks by more than 3× Pillow first box-reduces by an integer factor
    (``reducing_gap=3``, visually indistinguishable and much faster on large PNGs). ``policy="stretch"`` maps the whole image to
@@ -42,7 +43,7 @@ BACKGROUND = (255, 255, 255)
 RESAMPLE = Image.Resampling[INTERPOLATION.upper()]
 REDUCING_GAP = 3.0
 #: bump when the pixels decode_image returns change (part of every image-cache key)
-DECODE_VERSION = 1
+DECODE_VERSION = 2  # 2: 16-bit images scaled by their bit depth, not by their largest value
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".jfif"}
 )
@@ -129,7 +130,7 @@ def to_rgb(im: Image.Image) -> Image.Image:
     if mode == "RGB":
         return im
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        return Image.fromarray(_to_uint8(np.asarray(im)), "L").convert("RGB")
+        return Image.fromarray(_to_uint8(np.asarray(im), bit_depth(im)), "L").convert("RGB")
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         mode = im.mode
@@ -143,19 +144,30 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
-def _to_uint8(a: np.ndarray) -> np.ndarray:
-    """16-bit (or wider) single-channel pixels → 8 bits, keeping the most significant bits.
+def bit_depth(im: Image.Image) -> int:
+    """Bits per sample of a single-channel integer image, from its mode and file header (never its values).
 
-    ``I;16`` data lies in 0..65535 → ``v >> 8``. Mode ``I`` (32-bit) holds 16-bit data from PNG and
-    TIFF readers; when its maximum exceeds 255 it is treated as 16-bit, else as 8-bit already.
-    Float (``F``) data is clipped to 0..255.
+    ``I;16*`` is 16-bit. Mode ``I`` (32-bit integers in memory) holds what the file declares: TIFF's
+    BitsPerSample tag; PNG and PNM readers put 16-bit samples there (Pillow scales a PNM maxval to 16 bits).
+    """
+    if im.mode.startswith("I;16"):
+        return 16
+    tags = getattr(im, "tag_v2", None)
+    if tags is not None and tags.get(258):  # TIFF BitsPerSample
+        return int(max(tags[258]))
+    return 16
+
+
+def _to_uint8(a: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Integer pixels of ``bits`` bits per sample → 8 bits, keeping the 8 most significant bits (``v >> (bits - 8)``).
+
+    The depth comes from the image mode and header (:func:`bit_depth`), not from the values: a dark 16-bit
+    image whose values are all ≤ 255 stays dark. Float (``F``) data is clipped to 0..255.
     """
     if a.dtype.kind == "f":
         return np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
-    a = a.astype(np.int64)
-    if a.max(initial=0) > 255:
-        a = np.clip(a, 0, 65535) >> 8
-    return np.clip(a, 0, 255).astype(np.uint8)
+    shift = max(int(bits) - 8, 0)
+    return (np.clip(a.astype(np.int64), 0, 2**max(int(bits), 8) - 1) >> shift).astype(np.uint8)
 
 
 def _orientation(im: Image.Image) -> int:

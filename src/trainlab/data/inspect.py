@@ -35,6 +35,7 @@ MAX_CATEGORIES = 50  # an attribute with more distinct values is summarised, not
 def summarize_manifest(manifest: Manifest, out_dir: str | os.PathLike, image_stats: dict | None = None) -> dict:
     """Write ``summary.json``, ``class_distribution.png`` and ``attribute_<name>.png`` to ``out_dir``; return the summary."""
     from trainlab.data.plots import plot_attribute, plot_class_distribution
+    from trainlab.gallery.samples import write_sample_grids
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def summarize_manifest(manifest: Manifest, out_dir: str | os.PathLike, image_sta
         if summary["attributes"][col]["kind"] in ("categorical", "numeric"):
             plots.append(plot_attribute(frame, col, out / f"attribute_{_slug(col)}.png", target=manifest.target,
                                         classes=manifest.classes))
-    summary["plots"] = [p.name for p in plots]
+    summary["plots"] = [p.name for p in plots] + write_sample_grids(manifest, out)
     write_json(out / "summary.json", summary)
     return summary
 
@@ -161,6 +162,7 @@ def image_stats(scan: list[tuple], bad: list[dict]) -> dict:
 def inspect_dataset(
     dataset, *, fmt: str = "auto", target: str | None = None, val_fraction: float = 0.1, test_fraction: float = 0.1,
     seed: int = 0, on_bad_image: str = "error", out=None, check_images: bool = True, workers: int = 0,
+    accept_labels=(), duplicate_images: str = "error",
 ) -> dict:
     """Summarise a dataset, scan its images, write the report files and print a readable summary.
 
@@ -173,7 +175,8 @@ def inspect_dataset(
 
     check_on_bad_image(on_bad_image)
     manifest = load_manifest(dataset, fmt=fmt, target=target, val_fraction=val_fraction, test_fraction=test_fraction,
-                             seed=seed, on_bad_image="skip", check_files=check_images)
+                             seed=seed, on_bad_image="skip", check_files=check_images, accept_labels=accept_labels,
+                             duplicate_images=duplicate_images)
     out = Path(out) if out is not None else Path.cwd() / f"inspect-{_slug(Path(manifest.source.get('root', dataset)).name)}"
     bad = [{**b, "stage": "listing"} for b in manifest.source.get("skipped", [])]
     stats = None

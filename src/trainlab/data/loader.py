@@ -156,23 +156,26 @@ class BatchLoader:
         stop = threading.Event()
         done = object()
 
+        def put(item) -> bool:  # False once the consumer has gone (it never blocks past a stop)
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def work():
             try:
                 for step in plan:
-                    item = self._host_batch(step)
-                    while not stop.is_set():
-                        try:
-                            q.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not put(self._host_batch(step)):
                         return
-                q.put(done)
+                put(done)
             except BaseException as exc:  # surfaced in the consumer
-                q.put(exc)
+                put(exc)
 
         thread = threading.Thread(target=work, name="trainlab-loader", daemon=True)
+        _LIVE[thread] = stop
         thread.start()
         try:
             while True:
@@ -184,11 +187,26 @@ class BatchLoader:
                 yield self._to_device(item)
         finally:
             stop.set()
-            while thread.is_alive():
-                try:
-                    q.get_nowait()
-                except queue.Empty:
-                    thread.join(timeout=0.05)
+            thread.join()
+            _LIVE.pop(thread, None)
+
+
+# Loader threads still running (an iteration abandoned without being closed, e.g. held by a traceback),
+# with their stop events: stop_loader_threads() ends them before the process leaves its process group.
+_LIVE: dict[threading.Thread, threading.Event] = {}
+
+
+def stop_loader_threads(timeout: float = 10.0) -> int:
+    """Stop and join every loader thread still running; returns how many there were. A daemon thread
+    left inside numpy/torch code while the interpreter shuts down can abort the process."""
+    live = list(_LIVE.items())
+    for _, stop in live:
+        stop.set()
+    for thread, _ in live:
+        thread.join(timeout)
+        if not thread.is_alive():
+            _LIVE.pop(thread, None)
+    return len(live)
 
 
 class Normalize:

@@ -15,6 +15,7 @@ from trainlab.utils.io import atomic_path
 
 SPLIT_COLOURS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868"}
 MAX_STACK = 12  # stack bars by class when there are at most this many classes
+LOG_SCALE_RATIO = 20  # a log-scale panel beside the class distribution when the largest class is this many times the smallest
 
 
 def _figure(width: float, height: float):
@@ -37,21 +38,37 @@ def plot_class_distribution(counts: pd.DataFrame, path: Path, *, title: str) -> 
 
     The coursework's vertical bar chart of 102 classes has unreadable labels; here every class name
     gets its own row (the figure grows with the number of classes) and the total is printed at the end.
+    When the largest class has more than ``LOG_SCALE_RATIO`` times the images of the smallest (all splits),
+    a second panel shows the totals on a log scale, so the small classes stay visible.
     """
     order = counts.sum(axis=1).sort_values(ascending=True, kind="stable")
     if "train" in counts.columns:
         order = counts["train"].sort_values(ascending=True, kind="stable")
     counts = counts.loc[order.index]
     k = len(counts)
-    fig = _figure(10, max(3.0, 0.2 * k + 1.4))
-    ax = fig.add_subplot()
+    totals = counts.sum(axis=1).to_numpy()
+    ratio = totals.max() / totals[totals > 0].min() if (totals > 0).any() else 1.0
+    log_panel = ratio > LOG_SCALE_RATIO
+    fig = _figure(16 if log_panel else 10, max(3.0, 0.2 * k + 1.4))
+    ax, *rest = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2)) if log_panel else [fig.add_subplot()]
     small = 7 if k > 30 else 9
     _stacked_barh(ax, counts, height=0.8, total_size=small, label_size=small, margin=1.12)
     ax.set_ylim(-0.6, k - 0.4)
     ax.set_xlabel("images")
-    ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right")
+    if log_panel:  # small classes vanish on a linear axis next to a 20x larger one
+        log_ax = rest[0]
+        log_ax.barh(np.arange(k), np.where(totals > 0, totals, np.nan), height=0.8, color="0.45")
+        log_ax.set_xscale("log")
+        log_ax.set_xlim(0.8, totals.max() * 1.5)  # from 1 image, so the smallest class shows
+        log_ax.set_xlabel("images, all splits (log scale)")
+        log_ax.set_title(f"log scale: the largest class is {ratio:.0f}× the smallest", fontsize=10)
+        log_ax.grid(axis="x", which="both", alpha=0.3)
+        log_ax.tick_params(axis="y", labelleft=False)
+        fig.suptitle(title)
+    else:
+        ax.set_title(title)
     return _save(fig, path)
 
 

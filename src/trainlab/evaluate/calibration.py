@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 N_BINS = 15
+MIN_PER_BIN = 20  # the reliability diagram switches to equal-count bins when equal-width ones would hold fewer
 
 
 def calibration_bins(y_true, proba, *, n_bins: int = N_BINS) -> dict[str, np.ndarray]:
@@ -52,3 +53,46 @@ def expected_calibration_error(y_true, proba, *, n_bins: int = N_BINS) -> float:
     filled = count > 0
     gaps = np.abs(bins["accuracy"][filled] - bins["confidence"][filled])
     return float(np.sum(count[filled] / count.sum() * gaps))
+
+
+def equal_count_bins(y_true, proba, *, n_bins: int) -> dict[str, np.ndarray]:
+    """As :func:`calibration_bins`, but bin edges at quantiles of the confidence, so each bin holds about
+    ``n / n_bins`` items. Bin m holds ``edges[m] < conf ≤ edges[m+1]`` (the first also its lower edge); equal
+    confidences stay in one bin, so counts may differ a little and tied edges merge bins."""
+    proba = np.asarray(proba, dtype=np.float64)
+    conf = proba.max(axis=1)
+    edges = np.unique(np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1)))
+    if len(edges) < 2:  # every item has the same confidence
+        edges = np.array([max(0.0, conf[0] - 1e-6), conf[0]])
+    which = np.clip(np.searchsorted(edges[1:-1], conf, side="left"), 0, len(edges) - 2)
+    correct = (proba.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
+    m = len(edges) - 1
+    count = np.bincount(which, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.bincount(which, weights=correct, minlength=m) / count
+        confidence = np.bincount(which, weights=conf, minlength=m) / count
+    return {"lower": edges[:-1], "upper": edges[1:], "count": count, "accuracy": accuracy, "confidence": confidence}
+
+
+def reliability_bins(y_true, proba, *, n_bins: int = N_BINS, min_per_bin: int = MIN_PER_BIN) -> dict:
+    """The bins a reliability diagram shows, with a 95% Wilson interval on each bin's accuracy.
+
+    Equal-width bins (those of the ECE) while there are at least ``min_per_bin`` items per bin on average;
+    with fewer items, ``max(2, n // min_per_bin)`` equal-count bins (at most ``n_bins``), so no bar rests on a
+    handful of items. Adds ``low``, ``high`` (NaN for an empty bin) and ``strategy`` ("equal-width" or
+    "equal-count") to the arrays of :func:`calibration_bins`.
+    """
+    from scipy.stats import binomtest
+
+    n = len(np.asarray(y_true))
+    if n >= n_bins * min_per_bin:
+        bins, strategy = calibration_bins(y_true, proba, n_bins=n_bins), "equal-width"
+    else:
+        bins, strategy = equal_count_bins(y_true, proba, n_bins=int(np.clip(n // min_per_bin, 2, n_bins))), "equal-count"
+    low = np.full(len(bins["count"]), np.nan)
+    high = np.full(len(bins["count"]), np.nan)
+    for m, (k, acc) in enumerate(zip(bins["count"], bins["accuracy"])):
+        if k > 0:
+            ci = binomtest(int(round(acc * k)), int(k)).proportion_ci(confidence_level=0.95, method="wilson")
+            low[m], high[m] = ci.low, ci.high
+    return {**bins, "low": low, "high": high, "strategy": strategy}

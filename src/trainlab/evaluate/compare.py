@@ -6,6 +6,13 @@
 * McNemar's exact test for every pair of runs on items paired by ``id`` (``mcnemar.csv``), with
   Holm's correction across the pairs, so "A beats B" comes with a p-value and the counts of items
   each gets right that the other misses;
+* the paired bootstrap 95% interval of the difference of each headline metric (accuracy, balanced
+  accuracy, macro F1, ROC AUC) for every pair, the same item draws applied to both runs
+  (``intervals.csv``, :mod:`trainlab.evaluate.paired`), with a plain verdict;
+* with seed groups (``compare A1 A2 A3 vs B1 B2 B3``: several runs per side from repeated training),
+  one comparison of the two sides instead: a two-level bootstrap (runs, then items) for the difference
+  of the sides' means, the share of (A run, B run) pairings A wins (the probability that A beats B on
+  a new seed) and the verdict;
 * ``compare.json`` holding all of it.
 
 Reads only predictions tables and ``history.csv``, never a model or an image. A "run" may also be a
@@ -27,7 +34,9 @@ from trainlab.evaluate.mcnemar import holm, mcnemar
 from trainlab.artifacts.compare import ComparedRun, Comparison, PairTest
 from trainlab.artifacts.metrics import METRIC_KEYS
 from trainlab.artifacts.predictions import Predictions
-from trainlab.evaluate.metrics import compute_metrics
+from trainlab.evaluate.metrics import check_arrays, compute_metrics
+from trainlab.evaluate.paired import HEADLINE, ScoredRun, compare_sides, replicate_metrics
+from trainlab.evaluate.paired import verdict as interval_verdict
 from trainlab.evaluate.tables import markdown_table
 from trainlab.utils.io import atomic_write_text, write_table
 from trainlab.utils.log import get_logger
@@ -37,6 +46,13 @@ log = get_logger(__name__)
 ALPHA = 0.05
 HISTORY_COLUMNS = ("epoch", "val_loss", "val_acc")  # the ones compare reads from history.csv
 CORRECTION = "Holm-Bonferroni across all pairs (family-wise error rate controlled at alpha)"
+REPLICATES = 1000
+SMALL_CLASS = 30  # below this many items in a class, the class-averaged intervals cover less than claimed
+CONFIDENCE = 0.95
+BOOTSTRAP_METHOD = (
+    "paired percentile bootstrap: each replicate draws the items with replacement and applies the same draw "
+    "to every run; with seed groups, each replicate first draws each side's runs with replacement (two-level)"
+)
 
 
 def read_history(run: Path) -> pd.DataFrame | None:
@@ -147,6 +163,8 @@ class CompareResult:
             save(validation_curves_figure(self.histories), out / c.files["val_curves"])
         write_table(metrics_frame(c), out / c.files["metrics"])
         write_table(mcnemar_frame(c), out / c.files["mcnemar"])
+        if c.bootstrap:
+            write_table(intervals_frame(c.bootstrap), out / c.files["intervals"])
         atomic_write_text(out / c.files["markdown"], self.summary() + "\n")
         return c.write(out / c.files["json"])
 
@@ -154,25 +172,50 @@ class CompareResult:
         return format_markdown(self.comparison)
 
 
-def compare(runs, *, names=None, split: str = "test") -> CompareResult:
+def compare(runs, *, names=None, split: str = "test", groups=None, labels=None, replicates: int = REPLICATES,
+            seed: int = 0) -> CompareResult:
     """Compare two or more runs (folders, or predictions files) on ``split``; ``.write(folder)`` stores it.
 
-    The :class:`Comparison` holds ``split``, ``n_items``, ``runs`` (name, path, source, history, epochs,
-    best_val_acc, best_epoch, metrics, undefined), ``mcnemar`` (one test per pair: a, b, accuracy_a,
-    accuracy_b, n, both_right, a_only, b_only, both_wrong, discordant, p_value, p_holm, verdict), ``alpha``,
-    ``correction``, ``files`` (relative to the output folder), ``trainlab_version``.
+    ``groups``: two lists of runs (seed groups, sides A and B) instead of ``runs``; ``labels`` names the
+    sides (default: a group folder's name, else A and B). ``replicates``: bootstrap replicates (0: no
+    intervals); ``seed``: the bootstrap's random seed.
+
+    Keys: ``split``, ``n_items``, ``runs`` (name, path, source, history, epochs, best_val_acc,
+    best_epoch, metrics, undefined), ``mcnemar`` (one dict per pair: a, b, accuracy_a, accuracy_b, n,
+    both_right, a_only, b_only, both_wrong, discordant, p_value, p_holm, verdict), ``alpha``,
+    ``correction``, ``bootstrap`` (replicates, seed, confidence, method, comparisons: one per pair, or
+    one for the two seed groups: a, b, a_runs, b_runs, seed_groups, metrics {metric: a, b,
+    difference, ci_low, ci_high, beat_share, wins, pairings}, verdict), ``files`` (relative to ``out``),
+    ``trainlab_version``: the fields of :class:`trainlab.artifacts.compare.Comparison`.
     """
+    side_labels = None
+    if groups is not None:
+        if runs:
+            raise TrainlabError("give either runs or two seed groups, not both")
+        if len(groups) != 2:
+            raise TrainlabError(f"seed groups: expected two sides (A vs B), got {len(groups)}")
+        sides = [expand_group(g, split) for g in groups]
+        for side, group in zip(sides, groups):
+            if not side:
+                raise TrainlabError("a seed group is empty: give at least one run on each side of 'vs'")
+        side_labels = _side_labels(groups, labels)
+        runs = sides[0] + sides[1]
+        if len({Path(r).resolve() for r in runs}) != len(runs):
+            raise TrainlabError("a run is given twice in the seed groups; each run may appear once, on one side of 'vs'")
     runs = [Path(r) for r in runs]
     if len(runs) < 2:
         raise TrainlabError(f"compare needs at least two runs; got {len(runs)}")
     names = _names(runs, names)
+    if replicates < 0:
+        raise TrainlabError(f"--bootstrap {replicates}: give a number of replicates >= 0 (0 turns intervals off)")
 
-    entries, items, sources, histories = [], {}, {}, {}
+    entries, items, sources, histories, arrays = [], {}, {}, {}, {}
     for name, run in zip(names, runs):
         pred = Predictions.read(run, split)
         pred.require_labels("compare")
         result = compute_metrics(pred.y_true, pred.y_pred, pred.proba, classes=list(pred.classes))
         items[name] = _correct_by_id(pred)
+        arrays[name] = (pred.frame["id"].astype(str).to_numpy(), pred)
         sources[name] = str(pred.source)
         history = read_history(run)
         entry = {"name": name, "path": str(run), "source": str(pred.source)}
@@ -197,15 +240,95 @@ def compare(runs, *, names=None, split: str = "test") -> CompareResult:
         pair["p_holm"] = p_adj
         pair["verdict"] = _verdict(pair["a"], pair["b"], pair, p_adj)
 
+    bootstrap = None
+    if replicates:
+        n_a = len(runs) - len(sides[1]) if groups is not None else None
+        bootstrap = _bootstrap(names, arrays, paired.index, split_at=n_a, side_labels=side_labels,
+                               replicates=replicates, seed=seed)
+
     files = {"json": "compare.json", "metrics": "metrics.csv", "mcnemar": "mcnemar.csv", "markdown": "compare.md"}
+    if bootstrap:
+        files["intervals"] = "intervals.csv"
     if histories:
         files["val_curves"] = "plots/val_curves.png"
     comparison = Comparison(
         split=split, n_items=int(len(paired)), runs=tuple(entries), mcnemar=tuple(PairTest(**p) for p in pairs),
         alpha=ALPHA, correction=CORRECTION if len(pairs) > 1 else "none needed (a single comparison)",
-        files=files, trainlab_version=__version__,
+        bootstrap=bootstrap, files=files, trainlab_version=__version__,
     )
     return CompareResult(comparison, histories)
+
+
+def expand_group(paths, split: str) -> list[Path]:
+    """A side of a seed-group comparison: run folders and predictions files as given, and any folder that
+    holds no predictions itself replaced by its sub-folders that do (a folder of repeated runs), sorted."""
+    runs = []
+    for path in map(Path, paths):
+        if path.is_dir() and not (path / "predictions").is_dir():
+            found = sorted(d for d in path.iterdir() if d.is_dir() and (d / "predictions").is_dir())
+            if not found:
+                raise TrainlabError(f"{path}: neither a run folder (no predictions/) nor a folder of runs "
+                                    f"(no sub-folder holds predictions/{split}.csv); give run folders or predictions files")
+            runs.extend(found)
+        else:
+            runs.append(path)
+    return runs
+
+
+def _side_labels(groups, labels) -> list[str]:
+    if labels:
+        if len(labels) != 2 or labels[0] == labels[1]:
+            raise TrainlabError(f"--labels gives {labels}; give two different labels, one per side (A B)")
+        return list(labels)
+    guess = [Path(g[0]).name if len(g) == 1 and Path(g[0]).is_dir() and not (Path(g[0]) / "predictions").is_dir()
+             else side for g, side in zip(groups, "AB")]
+    return guess if guess[0] != guess[1] else ["A", "B"]
+
+
+def _bootstrap(names, arrays, ids, *, split_at, side_labels, replicates: int, seed: int) -> dict:
+    """Paired bootstrap intervals: one comparison per pair of runs, or one for two seed groups."""
+    scored = []
+    for name in names:
+        run_ids, pred = arrays[name]
+        y_true, y_pred, proba = check_arrays(pred.y_true, pred.y_pred, pred.proba, classes=list(pred.classes))
+        rows = pd.Index(run_ids).get_indexer(ids)  # the items in the same order for every run
+        scored.append(ScoredRun(y_true[rows], y_pred[rows], proba[rows]))
+    draws = replicate_metrics(scored, replicates=replicates, rng=np.random.default_rng(seed))
+    if split_at is None:
+        sides = [([i], [j], names[i], names[j]) for i, j in combinations(range(len(names)), 2)]
+    else:
+        sides = [(list(range(split_at)), list(range(split_at, len(names))), *side_labels)]
+    comparisons = []
+    for side_a, side_b, a, b in sides:
+        figures = compare_sides(scored, side_a, side_b, confidence=CONFIDENCE, seed=seed, draws=draws)
+        groups = split_at is not None
+        comparisons.append({
+            "a": a, "b": b, "a_runs": [names[i] for i in side_a], "b_runs": [names[i] for i in side_b],
+            "seed_groups": groups, "metrics": figures,
+            "verdict": interval_verdict(a, b, figures["accuracy"], metric="accuracy", confidence=CONFIDENCE, seeds=groups),
+        })
+    counts = np.bincount(scored[0].true_onehot.indices, minlength=scored[0].k)
+    smallest = int(counts[counts > 0].min())  # of the classes present in the items
+    note = None
+    if smallest < SMALL_CLASS:
+        note = (f"the smallest class has {smallest} item(s): the intervals of balanced accuracy and ROC AUC, which "
+                f"average over classes, cover the truth less often than {CONFIDENCE:.0%} when a class has fewer than "
+                f"about {SMALL_CLASS} items (simulated: 82-92% with 3-10 items; BENCHMARKS.md)")
+    return {"replicates": replicates, "seed": seed, "confidence": CONFIDENCE, "method": BOOTSTRAP_METHOD,
+            "metrics": list(HEADLINE), "comparisons": comparisons, "note": note}
+
+
+def intervals_frame(bootstrap: dict) -> pd.DataFrame:
+    """One row per (comparison, metric): a, b, metric, value_a, value_b, difference, ci_low, ci_high, beat_share, verdict."""
+    rows = []
+    for c in bootstrap["comparisons"]:
+        for metric, f in c["metrics"].items():
+            rows.append({"a": c["a"], "b": c["b"], "metric": metric, "value_a": f["a"], "value_b": f["b"],
+                         "difference": f["difference"], "ci_low": f["ci_low"], "ci_high": f["ci_high"],
+                         "beat_share": f["beat_share"] if c["seed_groups"] else None,
+                         "verdict": interval_verdict(c["a"], c["b"], f, metric=metric, confidence=bootstrap["confidence"],
+                                                     seeds=c["seed_groups"])})
+    return pd.DataFrame(rows)
 
 
 def metrics_frame(comparison: Comparison) -> pd.DataFrame:
@@ -241,4 +364,38 @@ def format_markdown(comparison: Comparison) -> str:
         "a_only: items a gets right and b gets wrong; b_only: the reverse. p_value: two-sided exact binomial test on "
         f"a_only vs b_only; p_holm: {comparison.correction}. Verdicts use p_holm < {comparison.alpha}.",
     ]
+    bootstrap = comparison.bootstrap
+    if bootstrap:
+        level = f"{bootstrap['confidence']:.0%}"
+        lines += ["", f"## Paired bootstrap: {level} intervals of the difference a − b ({bootstrap['replicates']:,} replicates)", ""]
+        for c in bootstrap["comparisons"]:
+            if c["seed_groups"]:
+                lines.append(f"- seed groups {c['a']} ({', '.join(c['a_runs'])}) vs {c['b']} ({', '.join(c['b_runs'])})")
+            lines.append(f"- **{c['verdict']}** (accuracy)")
+        table = intervals_frame(bootstrap)
+        for column in ("value_a", "value_b", "difference", "ci_low", "ci_high"):
+            table[column] = table[column].map(lambda v: None if v is None or pd.isna(v) else round(100 * v, 2))
+        shown = ["a", "b", "metric", "value_a", "value_b", "difference", "ci_low", "ci_high"]
+        if any(c["seed_groups"] for c in bootstrap["comparisons"]):
+            shown.append("beat_share")
+        if bootstrap.get("note"):
+            lines += ["", f"Note: {bootstrap['note']}."]
+        lines += ["", markdown_table(table[shown]), "",
+                  "Values and differences in points (× 100). " + bootstrap["method"] + ". An interval that excludes 0 "
+                  "is a difference the items (and seeds) can show; the intervals of several pairs are not corrected "
+                  "for multiplicity. beat_share: share of (a run, b run) pairings in which a scores higher, the "
+                  "estimate of the probability that a beats b when both are trained again with a new seed."]
     return "\n".join(lines)
+
+
+def split_sides(runs) -> list[list[Path]] | None:
+    """``A1 A2 vs B1 B2`` -> [[A1, A2], [B1, B2]]; ``None`` without ``vs`` (a run folder named vs: write ./vs)."""
+    words = [str(r) for r in runs]
+    if "vs" not in words:
+        return None
+    if words.count("vs") > 1:
+        raise TrainlabError("'vs' appears more than once; compare two seed groups: RUN [RUN ...] vs RUN [RUN ...]")
+    at = words.index("vs")
+    if at == 0 or at == len(words) - 1:
+        raise TrainlabError("'vs' needs runs on both sides: RUN [RUN ...] vs RUN [RUN ...]")
+    return [[Path(w) for w in words[:at]], [Path(w) for w in words[at + 1:]]]

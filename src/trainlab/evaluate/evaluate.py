@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from trainlab import __version__
-from trainlab.evaluate.calibration import calibration_bins
 from trainlab.artifacts.metrics import METRIC_KEYS, Metrics
 from trainlab.artifacts.predictions import Predictions
+from trainlab.evaluate.calibration import reliability_bins
 from trainlab.evaluate.metrics import compute_metrics, top_confusions
 from trainlab.utils.io import write_table
 from trainlab.utils.log import get_logger
@@ -101,7 +101,8 @@ class Evaluation:
                 fig = P.confusion_matrix_figure(self.confusion, list(m.classes), normalize=normalize,
                                                 title=f"Confusion matrix ({what}): {self.label}, {m.split}, n = {m.n:,}")
                 P.save(fig, folder / files[key])
-            fig = P.reliability_figure(self.calibration, ece=m.ece, title=f"Reliability: {self.label}, {m.split}, n = {m.n:,}")
+            fig = P.reliability_figure(self.calibration, ece=m.ece, title=f"Reliability: {self.label}, {m.split}, n = {m.n:,}",
+                                       ece_bins=m.ece_bins)
             P.save(fig, folder / files["reliability"])
         path = m.write(folder / files["metrics"])
         log.debug("wrote %s", path)
@@ -143,7 +144,7 @@ def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bo
         per_class=per_class,
         confusions=top_confusions(y_true, y_pred, classes=list(pred.classes)),
         confusion=confusion_matrix(y_true, y_pred, labels=np.arange(len(pred.classes))),
-        calibration=calibration_bins(y_true, proba, n_bins=metrics.ece_bins),
+        calibration=reliability_bins(y_true, proba, n_bins=metrics.ece_bins),
         label=target.name if target.is_dir() else target.stem,
     )
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, rcParams
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, LogNorm, PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -17,12 +19,42 @@ from trainlab.utils.io import atomic_path
 
 CELL_NUMBERS_MAX = 25  # above this many classes the cells are too small to print their counts
 LABEL_CHARS = 28
+FONT_MIN = 5  # points: the smallest tick label drawn; rows thinner than this get labels only every few classes
+LABEL_PT = 8  # points: the index labels of a matrix too large to name every class
+
+
+def _label_step(cell_pt: float) -> int:
+    """1 when every class's row can hold a label of :data:`FONT_MIN` points, else the smallest of
+    5, 10, 20, 50, 100, ... that spaces index labels at least 2 × :data:`LABEL_PT` apart."""
+    if cell_pt >= FONT_MIN:
+        return 1
+    for step in (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000):
+        if step * cell_pt >= 2 * LABEL_PT:
+            return step
+    return int(np.ceil(2 * LABEL_PT / cell_pt))
 
 
 def save(fig: Figure, target: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG atomically, cropped to its content (``bbox_inches="tight"``).
+
+    A figure holding images (the confusion matrix) gets its crop box measured with the images hidden:
+    matplotlib's own tight crop draws the whole figure once more to measure it, re-sampling a
+    1,000 × 1,000 matrix twice; an image inside its axes never changes the box.
+    """
     target = Path(target)
+    bbox = "tight"
+    images = [image for ax in fig.axes for image in ax.images if image.get_visible()]
+    if images:
+        FigureCanvasAgg(fig)
+        for image in images:
+            image.set_visible(False)
+        try:
+            bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(rcParams["savefig.pad_inches"])
+        finally:
+            for image in images:
+                image.set_visible(True)
     with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches=bbox)
     return target
 
 
@@ -51,23 +83,38 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
         bar_label = "items (log colour scale; white = 0)"
     side = float(np.clip(4 + 0.2 * k, 7, 30))  # inches; 24 at 102 classes
     cell_pt = side * 72 / k
-    font = float(np.clip(0.5 * cell_pt, 5, 10))  # a tick label fills half its row: 8.6 pt at 102 classes
+    font = float(np.clip(0.5 * cell_pt, FONT_MIN, 10))  # a tick label fills half its row: 8.6 pt at 102 classes
     fig = Figure(figsize=(side + 2.5, side))
     ax = fig.add_subplot()
     # Blues without its near-white end, so a cell holding one item is visibly not empty
     cmap = ListedColormap(colormaps["Blues"](np.linspace(0.18, 1.0, 256))).with_extremes(bad="white")
-    image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal")
-    names = [f"{i} {_short(c)}" if k > CELL_NUMBERS_MAX else _short(c) for i, c in enumerate(classes)]
-    ax.set_xticks(np.arange(k), labels=names, rotation=90, fontsize=font)
-    ax.set_yticks(np.arange(k), labels=names, fontsize=font)
-    ax.set_xlabel("predicted class", fontsize=font + 3)
-    ax.set_ylabel("true class", fontsize=font + 3)
+    # One image for the whole matrix, whatever k: cells are pixels, not artists. Coloured here, once per
+    # cell (k² values), rather than by matplotlib per screen pixel at every draw; the colour bar reads
+    # the same norm and colour map.
+    ax.imshow(cmap(norm(values), bytes=True), interpolation="nearest", aspect="equal")
+    image = ScalarMappable(norm=norm, cmap=cmap)
+    step = _label_step(cell_pt)
+    if step == 1:
+        names = [f"{i} {_short(c)}" if k > CELL_NUMBERS_MAX else _short(c) for i, c in enumerate(classes)]
+        ax.set_xticks(np.arange(k), labels=names, rotation=90, fontsize=font)
+        ax.set_yticks(np.arange(k), labels=names, fontsize=font)
+        xlabel, ylabel = "predicted class", "true class"
+    else:
+        # rows thinner than a legible label: every step-th class index is labelled (names in per_class.csv)
+        ticks = np.arange(0, k, step)
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks], rotation=90, fontsize=LABEL_PT)
+        ax.set_yticks(ticks, labels=[str(t) for t in ticks], fontsize=LABEL_PT)
+        font = LABEL_PT
+        xlabel = f"predicted class (index; every {step}th labelled, names in per_class.csv)"
+        ylabel = "true class (index)"
+    ax.set_xlabel(xlabel, fontsize=font + 3)
+    ax.set_ylabel(ylabel, fontsize=font + 3)
     ax.set_title(title, fontsize=font + 5)
     if k > CELL_NUMBERS_MAX:
-        # faint grid every 10 classes so a row can be followed across the figure
-        for edge in np.arange(9.5, k - 1, 10):
-            ax.axhline(edge, color="0.85", lw=0.4)
-            ax.axvline(edge, color="0.85", lw=0.4)
+        # faint grid every 10 classes (every labelled class when sparser) so a row can be followed across
+        grid = np.arange(max(step, 10) - 0.5, k - 1, max(step, 10))
+        ax.hlines(grid, -0.5, k - 0.5, color="0.85", lw=0.4)  # one collection per direction
+        ax.vlines(grid, -0.5, k - 0.5, color="0.85", lw=0.4)
     else:
         threshold = np.nanmax(values) * 0.5 if np.isfinite(values).any() else 0
         for (i, j), value in np.ndenumerate(values):
@@ -87,12 +134,18 @@ def confusion_matrix_figure(cm: np.ndarray, classes: list[str], *, normalize: bo
     return fig
 
 
-def reliability_figure(bins: dict, *, ece: float, title: str) -> Figure:
-    """Accuracy against mean confidence per bin, the diagonal of perfect calibration, and a histogram of counts."""
+def reliability_figure(bins: dict, *, ece: float, title: str, ece_bins: int | None = None) -> Figure:
+    """Accuracy against mean confidence per bin with its 95% interval, the diagonal of perfect calibration, and
+    the items per bin (printed on the bars below).
+
+    ``bins`` as :func:`trainlab.evaluate.calibration.reliability_bins` returns them (``low``/``high`` and
+    ``strategy`` are optional, for bins from :func:`~trainlab.evaluate.calibration.calibration_bins`).
+    """
     lower, upper = bins["lower"], bins["upper"]
     width = upper - lower
     count = bins["count"]
     filled = count > 0
+    centre = (lower + upper) / 2
     fig = Figure(figsize=(6.5, 7.5))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], ls="--", color="0.5", lw=1, label="perfect calibration")
@@ -104,12 +157,22 @@ def reliability_figure(bins: dict, *, ece: float, title: str) -> Figure:
             facecolor="none", edgecolor="tab:red", hatch="///", lw=0.8, label="gap to mean confidence")
     top.hlines(bins["confidence"][filled], lower[filled], upper[filled], color="black", lw=1.5,
                label="mean confidence in bin")
+    if "low" in bins:
+        acc = bins["accuracy"][filled]
+        top.errorbar(centre[filled], acc, yerr=[acc - bins["low"][filled], bins["high"][filled] - acc], fmt="none",
+                     ecolor="0.15", elinewidth=1, capsize=3, label="95% interval of accuracy (Wilson)")
     top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
+    top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
-    top.set_title(f"{title}\nECE = {ece:.4f} ({len(count)} equal-width bins)")
+    strategy = bins.get("strategy", "equal-width")
+    shown = f"{len(count)} {strategy} bins" + (" (few items)" if strategy == "equal-count" else "")
+    ece_note = f"ECE = {ece:.4f}" + (f" over {ece_bins} equal-width bins" if ece_bins else "")
+    top.set_title(f"{title}\n{ece_note}; shown: {shown}", fontsize=10)
     top.legend(loc="upper left", fontsize=8, framealpha=0.9)
     bottom.bar(lower, count, width=width, align="edge", color="0.6", edgecolor="white")
+    for x, k in zip(centre[filled], count[filled]):
+        bottom.text(x, k, f"{int(k):,}", ha="center", va="bottom", fontsize=7)
+    bottom.set_ylim(0, max(1, count.max()) * 1.25)
     bottom.set_xlabel("confidence (highest class probability)")
     bottom.set_ylabel("items")
     fig.tight_layout()

@@ -25,26 +25,27 @@ def _truth(ax, x, y, label="true f(x)"):
 
 
 def fits_figure(arrays: dict, results: dict) -> Figure:
-    """Top: the three learned mappings over the truth; the coursework's MLP-vs-LSTM and MLP-vs-GRU plots.
-    Middle: extrapolation beyond the training interval (shaded). Bottom: pointwise error on the test grid."""
+    """Top: one panel per model with its residual, prediction - f(x), on the test grid (each on its own scale, so
+    a model with a hundred times less error is not a flat line beside the others; the fits themselves sit on top
+    of the truth and of each other, which is why residuals are shown). Middle: extrapolation beyond the training
+    interval (shaded), where the models do differ. Bottom: |error| of the three on one log scale, to rank them."""
     g, pred, (a, b) = arrays["grids"], arrays["pred"], arrays["domain"]
     fn = arrays["fn"]
     seed = results["seeds"][0]
     fig = Figure(figsize=(15, 11.5), layout="constrained")
-    grid = fig.add_gridspec(3, 3, height_ratios=[1.0, 1.0, 0.8])
-    ax = fig.add_subplot(grid[0, 0])
-    _truth(ax, g["x_test"], g["y_test"])
-    for kind in KINDS:
-        ax.plot(g["x_test"], pred[kind]["test"], color=COLORS[kind], lw=1.2, label=f"{LABELS[kind]}")
-    ax.set_title(f"Learned mappings, y = {fn} (test grid, seed {seed})")
-    ax.legend(fontsize=8)
-    for col, other in ((1, "lstm"), (2, "gru")):  # the coursework's two pairwise plots
+    grid = fig.add_gridspec(3, 3, height_ratios=[0.9, 1.0, 0.8])
+    for col, kind in enumerate(KINDS):
         ax = fig.add_subplot(grid[0, col])
-        ax.plot(g["x_test"], pred[other]["test"], color=COLORS[other], lw=1.2, label=f"Learned mapping - {LABELS[other]}")
-        ax.plot(g["x_test"], pred["mlp"]["test"], color=COLORS["mlp"], lw=1.2, label="Learned mapping - MLP")
-        ax.plot(g["x_test"], g["y_test"], color="black", lw=0.8, ls="--", label="true f(x)")
-        ax.set_title(f"MLP vs. {LABELS[other]} (as in the coursework)")
-        ax.legend(fontsize=8)
+        r = results["models"][kind]["runs"][0]
+        ax.plot(g["x_test"], pred[kind]["test"] - g["y_test"], color=COLORS[kind], lw=1.2)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xlim(a, b)
+        ax.set_title(f"{LABELS[kind]}: residual on the test grid (seed {seed})\n"
+                     f"test MSE {r['test_mse']:.2e}, max |error| {r['test_max_abs_error']:.3g}", fontsize=10)
+        ax.set_xlabel("x")
+        if col == 0:
+            ax.set_ylabel(f"prediction - f(x), f(x) = {fn}")
+        ax.grid(alpha=0.3)
     ax = fig.add_subplot(grid[1, :])
     ax.axvspan(a, b, color="0.9", label="training interval")
     _truth(ax, g["x_wide"], g["y_wide"])
@@ -67,15 +68,15 @@ def fits_figure(arrays: dict, results: dict) -> Figure:
     ax.legend(fontsize=8, loc="lower left", ncols=2)
     ax = fig.add_subplot(grid[2, :])
     for kind in KINDS:
-        r = results["models"][kind]["runs"][0]
-        ax.plot(g["x_test"], pred[kind]["test"] - g["y_test"], color=COLORS[kind], lw=1.0,
-                label=f"{LABELS[kind]}: test MSE {r['test_mse']:.2e}, max |error| {r['test_max_abs_error']:.3g}")
-    ax.axhline(0, color="black", lw=0.6)
+        error = np.abs(pred[kind]["test"] - g["y_test"])
+        ax.plot(g["x_test"], np.maximum(error, 1e-12), color=COLORS[kind], lw=1.0, label=LABELS[kind])
+    ax.set_yscale("log")
     ax.set_xlim(a, b)
-    ax.set_title(f"Error on the test grid ({results['data']['test_points']:,} points between the training points)")
-    ax.set_ylabel("prediction - f(x)")
+    ax.set_title(f"|error| on the test grid, log scale ({results['data']['test_points']:,} points between the training points)")
+    ax.set_ylabel("|prediction - f(x)|")
     ax.set_xlabel("x")
-    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncols=3)
     return fig
 
 
@@ -109,20 +110,22 @@ def loss_figure(arrays: dict, results: dict) -> Figure:
 
 
 def windows_figure(arrays: dict, results: dict) -> Figure:
-    """Left: test MSE against window length k (mean over seeds, bars from min to max) with the baselines.
+    """Left: test MSE against window length k (mean over seeds, bars from min to max when there are several) with the baselines.
     Right: the LSTM's prediction error along the test segment for each k (first seed)."""
     w = results["windows"]
     ks = w["ks"]
     fig = Figure(figsize=(13, 4.8), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     offsets = {"mlp": -0.06, "lstm": 0.0, "gru": 0.06}
+    n_seeds = len(results["seeds"])  # a min-max bar over one seed is no spread at all: drawn only for several
     for kind in KINDS:
         per_k = w["models"][kind]
         stats = [per_k[str(k)]["test_mse"] for k in ks]
         mean = np.array([s["mean"] for s in stats])
         spread = np.array([[s["mean"] - s["min"] for s in stats], [s["max"] - s["mean"] for s in stats]])
         xs = np.array(ks, dtype=float) * (1 + offsets[kind])
-        ax.errorbar(xs, mean, yerr=spread, marker="o", capsize=3, color=COLORS[kind], label=LABELS[kind])
+        ax.errorbar(xs, mean, yerr=spread if n_seeds > 1 else None, marker="o", capsize=3, color=COLORS[kind],
+                    label=LABELS[kind])
     ax.axhline(w["baselines"]["persistence"], color="gray", ls="--", lw=1, label="persistence s[t-1]")
     ax.axhline(w["baselines"]["k1_bound"], color="red", ls=":", lw=1, label="best possible for k = 1")
     ax.set_xscale("log", base=2)
@@ -130,7 +133,8 @@ def windows_figure(arrays: dict, results: dict) -> Figure:
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_xlabel("window length k (past values)")
     ax.set_ylabel("test MSE")
-    ax.set_title(f"Next-value prediction of sin: test MSE, mean over {len(results['seeds'])} seeds (bars: min to max)")
+    ax.set_title("Next-value prediction of sin: test MSE, " + (f"mean over {n_seeds} seeds (bars: min to max)"
+                 if n_seeds > 1 else f"one seed ({results['seeds'][0]}): no spread to show"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     t, y = arrays["windows"]["t"], arrays["windows"]["y"]

@@ -161,12 +161,18 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
 
 def run_target(target: Path) -> str | None:
     """The target column's name from the run's ``run.json`` (a run folder, or a file in its predictions/)."""
+    from trainlab.artifacts import ArtifactError
+    from trainlab.artifacts.run import RunRecord
+
     run = target if target.is_dir() else target.parent.parent if target.parent.name == "predictions" else None
-    try:
-        name = json.loads((run / "run.json").read_text(encoding="utf-8")).get("target") if run else None
-    except (OSError, ValueError, AttributeError):
+    if run is None or not RunRecord.exists_in(run):
         return None
-    return name if isinstance(name, str) and name else None
+    try:
+        name = RunRecord.read(run).target
+    except ArtifactError as exc:
+        log.warning("%s; the target column is not known from the run", exc)
+        return None
+    return name or None
 
 
 def default_out(target: Path, split: str) -> Path:

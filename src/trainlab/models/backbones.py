@@ -34,6 +34,7 @@ from torch import nn
 
 from trainlab.data.dataconfig import parse_hw
 from trainlab.errors import TrainlabError
+from trainlab.models.keyed_layers import KeyedDropout
 from trainlab.utils.log import get_logger
 
 MODES = ("frozen", "finetune", "staged")
@@ -48,7 +49,7 @@ class ClassifierHead(nn.Module):
 
     def __init__(self, in_features: int, num_classes: int, drop_rate: float = 0.0):
         super().__init__()
-        self.drop = nn.Dropout(drop_rate)
+        self.drop = KeyedDropout(drop_rate)
         self.fc = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

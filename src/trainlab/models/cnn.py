@@ -14,7 +14,10 @@ Differences that do not change what the network computes or counts:
   stable form of Keras's softmax + categorical cross-entropy) and in the predicted probabilities;
 - PyTorch flattens (C, H, W) where Keras flattens (H, W, C): the same weights in another order;
 - the L1+L2 kernel penalty is not hidden in the layer: :meth:`SeedCNN.regularization_loss` returns it
-  and the trainer adds it to the loss, as Keras adds ``model.losses``.
+  and the trainer adds it to the loss, as Keras adds ``model.losses``;
+- the dropout layers are :class:`~trainlab.models.keyed_layers.KeyedDropout`: in training each sample's
+  mask is drawn from its own key (seed, epoch, sample index), so one process and N processes drop the
+  same units; in eval mode they are the identity, as Keras's.
 
 Keras's 'same' (stride 1, odd kernel) is ``padding=1``; 'valid' is ``padding=0``; MaxPooling2D(2)
 floors odd sizes as ``nn.MaxPool2d(2)`` does. Weights start as in Keras: Glorot-uniform kernels and
@@ -30,6 +33,7 @@ from torch import nn
 
 from trainlab.data.dataconfig import parse_hw
 from trainlab.errors import TrainlabError
+from trainlab.models.keyed_layers import KeyedDropout
 from trainlab.models.registry import register_model
 
 MIN_SIZE = 10  # the smallest H or W for which the last pooling still leaves a 1×1 map
@@ -61,17 +65,17 @@ class SeedCNN(nn.Sequential):
             ("conv2", _keras_init(nn.Conv2d(32, 32, 3))),                    # 'valid'
             ("relu2", nn.ReLU()),
             ("pool1", nn.MaxPool2d(2)),
-            ("drop1", nn.Dropout(0.25)),
+            ("drop1", KeyedDropout(0.25, stream=1)),
             ("conv3", _keras_init(nn.Conv2d(32, 64, 3, padding=1))),         # 'same'
             ("relu3", nn.ReLU()),
             ("conv4", _keras_init(nn.Conv2d(64, 64, 3))),                    # 'valid'
             ("relu4", nn.ReLU()),
             ("pool2", nn.MaxPool2d(2)),
-            ("drop2", nn.Dropout(0.25)),
+            ("drop2", KeyedDropout(0.25, stream=2)),
             ("flatten", nn.Flatten()),
             ("fc1", _keras_init(nn.Linear(flat, 512))),
             ("relu5", nn.ReLU()),
-            ("drop3", nn.Dropout(0.5)),
+            ("drop3", KeyedDropout(0.5, stream=3)),
             ("fc2", _keras_init(nn.Linear(512, num_classes))),
         ]))
         self.kernel_l1 = float(kernel_l1)

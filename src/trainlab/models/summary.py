@@ -21,7 +21,6 @@ GRU model 912 + 4,800 + 33 = 5,745 in both; seed CNN 17,452,678 in both.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,26 +318,30 @@ def _resolve_input(name: str, given: list[int], default: tuple[int, ...]) -> tup
 
 def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
     """(model name, options, num_classes, data_config, label) from a model name, a run folder or a weights file."""
+    from trainlab.models.weights import TORCH_SUFFIXES, load_weights, read_metadata
+
     path = Path(target)
     if path.is_dir():
-        run_json = path / "run.json"
-        if not run_json.is_file():
-            raise TrainlabError(f"{path} is a folder without run.json: give a model name or a run folder written by 'trainlab train'")
-        try:
-            run = json.loads(run_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise TrainlabError(f"{run_json}: not valid JSON ({exc})") from None
-        if not isinstance(run, dict) or not run.get("model"):
-            raise TrainlabError(f"{run_json}: no 'model' key (expected model, model_options, num_classes, data_config)")
-        return run["model"], dict(run.get("model_options") or {}), run.get("num_classes"), run.get("data_config"), f"run {path}"
-    if path.suffix == ".safetensors" and path.is_file():
-        from trainlab.models.weights import read_metadata
+        from trainlab.artifacts.run import RunRecord
 
+        if not RunRecord.exists_in(path):
+            raise TrainlabError(f"{path} is a folder without run.json: give a model name or a run folder written by 'trainlab train'")
+        run = RunRecord.read(path)
+        if not run.model:
+            raise TrainlabError(f"{RunRecord.path_in(path)}: field 'model' is not set yet (the run has not built its "
+                                "model); give a model name instead")
+        return run.model, dict(run.model_options), run.num_classes, run.data_config, f"run {path}"
+    if path.is_file() and path.suffix.lower() in TORCH_SUFFIXES:
+        load_weights(path)  # an unsafe or damaged file is named as such
+        raise TrainlabError(f"{path} is a PyTorch state dict without the model's name; give the model name (e.g. timm:resnet18) instead")
+    if path.suffix == ".safetensors" and path.is_file():
         meta = read_metadata(path)
         if not meta.get("model"):
             raise TrainlabError(f"{path} has no trainlab metadata (model name); summarise a model name instead")
         return meta["model"], dict(meta.get("model_options") or {}), meta.get("num_classes"), meta.get("data_config"), str(path)
-    if "/" in target or target.endswith((".safetensors", ".json")):
+    if path.is_file():
+        raise TrainlabError(f"{path} is a file but not a weights file (.safetensors, {', '.join(TORCH_SUFFIXES)}) or a run folder")
+    if "/" in target or target.endswith((".safetensors", ".json", *TORCH_SUFFIXES)):
         raise TrainlabError(f"{target} does not exist: give a model name (seed_cnn, sine_lstm, timm:<name>), a run folder or a weights file")
     return target, {}, None, None, target
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,17 +141,27 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
 
 
 def _read_torch(path: Path) -> dict[str, torch.Tensor]:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch.save: a zip archive, or a bare pickle (legacy)
+        shown = "an empty file" if not head else f"it starts with bytes {head!r}"
+        raise TrainlabError(
+            f"weights file {path} is not a PyTorch file ({shown}; torch.save writes a zip archive or a pickle); "
+            "it is damaged or in another format"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if refused is None:  # torch's weights-only unpickler also fails on damaged data: not a refusal
+            raise TrainlabError(f"weights file {path} is damaged: its pickle data cannot be read ({_last_line(exc)})") from None
         raise TrainlabError(
-            f"weights file {path} was refused: it holds pickled Python objects other than tensors, and trainlab "
-            f"never runs pickle code (torch.load(weights_only=True) said: {first}). Save a plain state dict "
-            f"(torch.save(model.state_dict(), ...)) or safetensors instead."
+            f"weights file {path} was refused: it holds pickled Python objects other than tensors ({refused.group(1)}), "
+            "and trainlab never runs pickle code. Save a plain state dict (torch.save(model.state_dict(), ...)) "
+            "or safetensors instead."
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise TrainlabError(f"weights file {path} is not a readable PyTorch file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged archive fails in many ways (RuntimeError, KeyError, EOFError...)
+        raise TrainlabError(f"weights file {path} is not a readable PyTorch file ({type(exc).__name__}: {_last_line(exc)})") from None
     for _ in range(2):  # {'state_dict': {...}} or {'model': {...}}, at most twice nested
         if isinstance(obj, dict):
             nested = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
@@ -168,6 +179,11 @@ def _metadata(raw: dict[str, str]) -> dict[str, Any]:
     if isinstance(metadata.get("data_config"), dict):
         metadata["data_config"] = _tuples(metadata["data_config"])
     return metadata
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.strip().startswith("Check the documentation")]
+    return (lines[-1] if lines else type(exc).__name__)[:200]
 
 
 def _decode(text: str) -> Any:

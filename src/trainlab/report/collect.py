@@ -31,6 +31,7 @@ from trainlab.artifacts.compare import Comparison
 from trainlab.artifacts.fit_results import FitResults
 from trainlab.artifacts.metrics import Metrics
 from trainlab.artifacts.model_summary import ModelSummary
+from trainlab.artifacts.run import RunRecord
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
@@ -103,6 +104,16 @@ def read_json(path: Path, notes: list[str]) -> Any | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         notes.append(f"{path.name} could not be read ({exc}); its section is left out")
+        return None
+
+
+def read_record(path: Path, notes: list[str]) -> RunRecord | None:
+    if not RunRecord.exists_in(path):
+        return None
+    try:
+        return RunRecord.read(path)
+    except ArtifactError as exc:
+        notes.append(f"{exc}; the run's record is left out")
         return None
 
 
@@ -217,7 +228,8 @@ class Mitigation:
 
 @dataclass
 class Run(Found):
-    run_json: dict | None = None
+    record: RunRecord | None = None  # run.json, read through its artifact
+    run_json: dict | None = None  # the same record as a dict of the fields it sets (what the sections print)
     config_text: str | None = None
     history: pd.DataFrame | None = None
     curves: Image | None = None
@@ -240,7 +252,10 @@ def read_run(path: Path, name: str) -> Run:
     path = Path(path)
     run = Run(kind="run", path=path, name=name)
     notes = run.notes
-    run.run_json = read_json(path / "run.json", notes)
+    run.record = read_record(path, notes)
+    run.run_json = run.record.model_dump(mode="json", exclude_defaults=True) if run.record else None
+    if run.record is not None:
+        run.run_json["status"] = run.record.status.value
     run.config_text = read_text(path / "config.yaml", notes)
     run.history = _read_history(path / "history.csv", notes)
     run.curves = read_image(path / "plots" / "curves.png", "Training curves: loss and accuracy per epoch", notes)

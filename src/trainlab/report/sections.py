@@ -27,7 +27,6 @@ METRICS = (
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 # How a run ends normally (trainlab.train.trainer writes them); any other status in run.json is shown as a warning.
 # D's run record will own these as an Enum (trainlab.artifacts.run): read them from there once it lands.
-NORMAL_ENDS = ("finished", "stopped-early")
 
 
 def _metric_attrs(run: str, key: str, value: Any) -> dict[str, str]:
@@ -71,8 +70,8 @@ def run_section(ids: Ids, run) -> Section:
     if line:
         sec.add(B.p(line, "lead"))
     sec.add(B.p(f"Folder: {run.path}", "small"))
-    if rj.get("status") and rj.get("status") not in NORMAL_ENDS:
-        sec.add(B.p(f"Status in run.json: {rj.get('status')}" + (f" ({rj['error']})" if rj.get("error") else ""), "warning"))
+    if run.record is not None and not run.record.status.complete:  # finished and stopped-early are normal ends
+        sec.add(B.p(f"Status in run.json: {run.record.status.value}" + (f" ({run.record.error})" if run.record.error else ""), "warning"))
     sec.children = [
         _dataset(ids, run, rj),
         _config(ids, run, rj),

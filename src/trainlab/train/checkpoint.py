@@ -3,14 +3,18 @@
 A checkpoint is a folder with two files:
 
 ``model.safetensors``  the model weights (``trainlab.models.weights.save_weights``), loadable on its own
-``state.pt``           optimizer, scheduler, grad scaler, RNG states (python, numpy, torch, cuda), epoch,
+``state.pt``           optimizer, grad scaler, RNG states (python, numpy, torch, cuda), epoch,
                        step, best metric; plain tensors and numbers only, read back with
                        ``torch.load(weights_only=True)`` (no pickled code is ever executed)
 
 A folder cannot be replaced in one atomic step, so it is written whole under a temporary name, fsynced,
 and swapped in with two renames: ``last -> .last.old``, ``.last.tmp -> last``; then the old one is
 deleted. A crash before the swap leaves the previous checkpoint as it was; a crash between the two
-renames leaves it as ``.last.old``, which :func:`resolve` finds. A half-written checkpoint is never read.
+renames leaves it as ``.last.old``, which :func:`resolve` finds. A half-written checkpoint is never read;
+a write that fails (disk full) removes its temporary folder and leaves the previous checkpoint in place.
+
+A checkpoint damaged after it was written (a truncated or emptied file) is found by :func:`latest_intact`,
+which names the damaged file and falls back to the previous intact checkpoint (``best``).
 """
 
 from __future__ import annotations
@@ -71,9 +75,13 @@ def save_checkpoint(folder: str | os.PathLike, model: torch.nn.Module, state: di
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    save_weights(unwrap(model), tmp / WEIGHTS, metadata=dict(metadata or {}))
-    _save_state(state, tmp / STATE)
-    _fsync_dir(tmp)
+    try:
+        save_weights(unwrap(model), tmp / WEIGHTS, metadata=dict(metadata or {}))
+        _save_state(state, tmp / STATE)
+        _fsync_dir(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # no partial files left behind (a full disk stays as full as it was)
+        raise
     if folder.exists():
         if old.exists():
             shutil.rmtree(old)
@@ -101,6 +109,59 @@ def resolve(folder: str | os.PathLike) -> Path:
         if (candidate / WEIGHTS).is_file() and (candidate / STATE).is_file():
             return candidate
     raise TrainlabError(f"no checkpoint at {folder} (expected {WEIGHTS} and {STATE} in it); has the run finished an epoch?")
+
+
+def latest_intact(checkpoints: str | os.PathLike) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint under ``checkpoints/`` whose files both read back, and its state: ``last``
+    (or ``.last.old``, left mid-swap), else ``best``. Each damaged one is logged, naming the file and why.
+    None when the run has no checkpoint at all; a :class:`TrainlabError` naming every damaged file when each
+    one is damaged."""
+    from trainlab.utils.log import get_logger
+
+    checkpoints = Path(checkpoints)
+    damaged: list[str] = []
+    for name in ("last", ".last.old", "best", ".best.old"):
+        folder = checkpoints / name
+        if not folder.is_dir():
+            continue
+        problem, state = _read_intact(folder)
+        if problem is None:
+            if damaged:
+                get_logger("trainlab.train").warning(
+                    "%s; falling back to %s (epoch %s)", "; ".join(damaged), folder, state.get("epoch"))
+            return folder, state
+        damaged.append(problem)
+    if damaged:
+        raise TrainlabError(
+            f"no intact checkpoint in {checkpoints}: {'; '.join(damaged)}. Move the checkpoints folder aside to "
+            "train the run again from the first epoch"
+        )
+    return None
+
+
+def _read_intact(folder: Path) -> tuple[str | None, dict[str, Any] | None]:
+    """(None, its state) for a usable checkpoint folder, else (why not, None)."""
+    from safetensors import safe_open
+
+    for name in (WEIGHTS, STATE):
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing", None
+        if path.stat().st_size == 0:
+            return f"{path} is damaged (empty)", None
+    try:
+        with safe_open(str(folder / WEIGHTS), framework="pt"):
+            pass
+    except Exception as exc:  # truncated or not safetensors
+        return f"{folder / WEIGHTS} is damaged ({str(exc).splitlines()[0][:120]})", None
+    try:
+        state = torch.load(folder / STATE, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, or not a torch file
+        reason = str(exc).splitlines()[0][:120] if str(exc) else "it ends early"
+        return f"{folder / STATE} is damaged (truncated or not a torch file: {reason})", None
+    if not isinstance(state, dict) or "epoch" not in state:
+        return f"{folder / STATE} is not a trainlab training state (no 'epoch')", None
+    return None, state
 
 
 def load_state(folder: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

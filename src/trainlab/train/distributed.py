@@ -8,10 +8,12 @@ here is a no-op, so the training loop reads the same either way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
@@ -53,9 +55,39 @@ def setup(device: str = "auto", *, timeout_s: float = 1800) -> DistInfo:
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
 
 
+@contextlib.contextmanager
+def process_group(device: str = "auto") -> Iterator[DistInfo]:
+    """:func:`setup`, and on leaving :func:`cleanup`; after a normal exit, first a :func:`barrier`, so no
+    process leaves (and tears its connections down) while another still works, such as the main process
+    writing the final evaluation. After an exception there is no barrier: the others may be waiting in a
+    collective that never comes, and torchrun stops them."""
+    info = setup(device)
+    try:
+        yield info
+    except BaseException:
+        cleanup()
+        raise
+    barrier()
+    cleanup()
+
+
 def cleanup() -> None:
+    """Leave the process group while the interpreter is fully alive, in this order: stop the loader
+    threads, free what still holds the group, destroy it.
+
+    A DistributedDataParallel wrapper reached only from a garbage reference cycle (a traceback, a
+    callback; DDP's own first construction in a process leaves one) keeps its reducer, and with it the
+    group and Gloo's worker threads, until the cyclic collector runs, possibly during the interpreter's
+    shutdown, where tearing them down can abort the process ("terminate called without an active
+    exception"). ``gc.collect()`` frees such wrappers here, before the group is destroyed.
+    """
+    from trainlab.data.loader import stop_loader_threads
+
+    stop_loader_threads()
+    gc.collect()
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+    gc.collect()
 
 
 def _active() -> bool:

@@ -8,13 +8,16 @@ Inputs:
 
 * image files, or folders searched recursively for image files: ``y_true`` is left empty;
 * one dataset (a folder or labels CSV that ``trainlab data inspect`` recognises): every row, with its
-  split, its true label (when the class is one the run knows) and its attribute columns.
+  split, its true label (when the class is one the run knows) and its attribute columns. A folder's
+  other image files (e.g. images beside the class folders of an ImageFolder) are predicted too, without a
+  true label (split ``predict``), and a warning counts them: every image under a folder is predicted.
 
 The table has the predictions-table columns (``id, path, split, y_true, y_pred, p_<class>...``).
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
@@ -69,7 +72,7 @@ def collect_images(inputs: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            found = _images_under(item)
             if not found:
                 raise TrainlabError(f"{item}: no image files in this folder (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
             files.extend(found)
@@ -90,7 +93,8 @@ def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | Non
     from trainlab.data.formats import load_manifest
 
     try:
-        manifest = load_manifest(item, fmt="auto", val_fraction=0.0, test_fraction=0.0)  # rows as they are: no carving
+        # rows as they are: no carving; leakage and label typos are the dataset's business, reported, not fatal, here
+        manifest = load_manifest(item, fmt="auto", val_fraction=0.0, test_fraction=0.0, duplicate_images="warn", label_typos="warn")
     except TrainlabError as exc:
         if item.is_dir():
             log.debug("%s is not a dataset layout (%s); predicting its image files", item, exc)
@@ -103,7 +107,25 @@ def _dataset_frame(inputs: list[Path], classes: list[str]) -> pd.DataFrame | Non
         log.warning("%d of %d images have a label this run does not know (%s...); their y_true is left empty",
                     int((~known).sum()), len(frame), sorted(set(names[~known]))[:5])
     frame["y_true"] = names.where(known, "")
+    layout = manifest.source.get("layout_description") or manifest.source.get("format")
+    log.info("%s: read as a dataset (%s): %d labelled image(s)", item, layout, len(frame))
+    if item.is_dir():  # every image under the folder is predicted, listed by the dataset or not
+        listed = {os.path.realpath(p) for p in frame["path"]}
+        extra = [p for p in _images_under(item) if os.path.realpath(p) not in listed]
+        if extra:
+            log.warning("%s: %d image file(s) under it are not part of the %s dataset read there (e.g. %s); "
+                        "they are predicted too, without a true label (split 'predict')",
+                        item, len(extra), manifest.source.get("format"), ", ".join(str(p.relative_to(item)) for p in extra[:3]))
+            frame = pd.concat([frame, pd.DataFrame({
+                "id": [p.relative_to(item).as_posix() for p in extra], "path": [os.path.abspath(p) for p in extra],
+                "split": "predict", "y_true": ""})], ignore_index=True)
     return frame
+
+
+def _images_under(folder: Path) -> list[Path]:
+    from trainlab.data.images import IMAGE_EXTENSIONS
+
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: int = 256,
@@ -122,10 +144,10 @@ def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: 
     def decode(path):
         try:
             return decode_image(path, data_config.size, data_config.resize)
-        except TrainlabError:
+        except TrainlabError as exc:
             if on_bad_image == "error":
                 raise
-            log.warning("skipped %s: not a readable image", path)
+            log.warning("skipped %s: %s", path, getattr(exc, "reason", exc))
             return None
 
     proba = np.zeros((len(paths), model_output_size(model)), np.float32)
@@ -171,7 +193,8 @@ def predict(run: str | Path, inputs: list[str | Path], *, checkpoint: str = "bes
                               batch_size=batch_size, on_bad_image=on_bad_image)
     rows, proba = rows[ok].reset_index(drop=True), proba[ok]
     if len(rows) == 0:
-        raise TrainlabError("none of the inputs could be decoded as an image")
+        raise TrainlabError(f"none of the {len(paths)} input file(s) could be decoded as an image "
+                            f"(e.g. {paths[0]}); the warnings above give each file's reason")
     codes = rows["y_true"].map({c: i for i, c in enumerate(classes)}).fillna(-1).to_numpy(dtype=np.int64)
     table = Predictions.build(
         classes=classes, proba=proba, y_true=codes, ids=rows["id"], paths=rows["path"], split=rows["split"],

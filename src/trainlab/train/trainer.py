@@ -7,21 +7,21 @@ indices. One step, on every process::
     x = normalise(augment(float(uint8 batch)))          on the device, one grid_sample per batch
     loss = sum(w_i * CE_i) / n_global * world_size       w_i = 0 for padding; DDP averages over processes
     (+ model.regularization_loss())                      the seed CNN's L1+L2 kernel penalty
-    backward (GradScaler for fp16), clip, optimizer step, scheduler step (per step)
+    backward (GradScaler for fp16), clip, optimizer step, lr = initial_lr x schedule(step)   (train.policy)
 
 Epoch metrics are weighted sums (loss x n, correct, n) reduced over processes, never means of means.
-Only the main process writes files. A non-finite loss stops the run (:class:`NonFiniteLoss`) before
+The loop writes nothing itself: after each epoch it hands its row to a :class:`~trainlab.train.writer.RunWriter`
+(history, curves, checkpoints, run record). A non-finite loss stops the run (:class:`NonFiniteLoss`) before
 anything is saved, so the last checkpoint stays the last good one.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,10 +32,16 @@ from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
 from trainlab.data.dataconfig import DataConfig
 from trainlab.data.loader import BatchLoader, Normalize
 from trainlab.errors import TrainlabError
+from trainlab.models.keyed_layers import convert_batchnorm
+from trainlab.models.sample_context import sample_context
 from trainlab.train import checkpoint as ckpt
-from trainlab.train import history
+from trainlab.train import randomness  # (#13) every process's RNG state; resume layout check
 from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
+from trainlab.train.policy import amp_dtype, autocast, configure_determinism, make_optimizer, schedule_for, seed_everything, set_lr
 from trainlab.utils.log import get_logger, progress
+
+if TYPE_CHECKING:
+    from trainlab.train.writer import RunWriter
 
 log = get_logger("trainlab.train")
 
@@ -58,92 +64,16 @@ class FitResult:
     train_seconds: float = 0.0
 
 
-class WarmupSchedule:
-    """Learning-rate factor per optimizer step: linear warm-up, then constant, cosine or step decay.
-
-    A callable object (not a lambda) so ``LambdaLR.state_dict()`` saves it with the checkpoint.
-    cosine: ``f(t) = m + (1 - m) * (1 + cos(pi * t)) / 2`` with t the post-warm-up progress in [0, 1]
-    and ``m = min_lr / lr``; step: ``f = gamma ** floor(epoch / step_epochs)``.
-    """
-
-    def __init__(self, kind: str, total_steps: int, warmup_steps: int, steps_per_epoch: int, *,
-                 min_factor: float = 0.0, step_epochs: int = 10, gamma: float = 0.1):
-        self.kind, self.total_steps, self.warmup_steps = kind, total_steps, warmup_steps
-        self.steps_per_epoch, self.min_factor, self.step_epochs, self.gamma = steps_per_epoch, min_factor, step_epochs, gamma
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return (step + 1) / self.warmup_steps
-        if self.kind == "cosine":
-            t = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
-            return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
-        if self.kind == "step":
-            return self.gamma ** ((step // max(1, self.steps_per_epoch)) // self.step_epochs)
-        return 1.0
-
-
-def configure_determinism(deterministic: bool, device: torch.device) -> None:
-    """Deterministic kernels when asked (slower); otherwise let cuDNN pick the fastest ones."""
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-    else:
-        torch.use_deterministic_algorithms(False)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-
-
-def seed_everything(seed: int) -> None:
-    import random
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-_HINTED = False
-
-
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype. auto: bf16 on CUDA when supported (else fp16 with a GradScaler), float32 on
-    CPU and MPS. On a CPU with native bf16 (AVX512-BF16/AMX), ``bf16`` must be asked for explicitly:
-    it is faster there but changes the numerics of a run that would otherwise match float32 references."""
-    if amp == "off":
-        return None
-    if device.type == "cuda":
-        if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
-            return torch.float16
-        return torch.bfloat16
-    if device.type == "cpu" and amp == "bf16":
-        if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            return torch.bfloat16
-        log.warning("train.amp=bf16: this CPU has no native bf16; training in float32")
-    elif amp == "fp16":
-        log.warning("train.amp=fp16 needs CUDA; training in float32 on %s", device.type)
-    elif (amp == "auto" and device.type == "cpu" and not _HINTED and torch.backends.mkldnn.is_available()
-          and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        globals()["_HINTED"] = True  # once per process (the demo trains three models)
-        log.info("this CPU has native bf16: train.amp=bf16 train.channels_last=true trained the seed CNN "
-                 "1.7-2x faster than float32 here (BENCHMARKS.md); float32 is the default for exact reproducibility")
-    return None
-
-
 class Trainer:
     def __init__(
         self, model: torch.nn.Module, cfg: TrainSection, *, images: np.ndarray, labels: np.ndarray,
         train_index: np.ndarray, val_index: np.ndarray | None = None, num_classes: int | None = None,
-        data_config: DataConfig | dict | None = None, dist: DistInfo | None = None, run_dir: str | Path | None = None,
-        on_epoch_end: Callable[[dict, dict], None] | None = None, weights_metadata: dict | None = None,
+        data_config: DataConfig | dict | None = None, dist: DistInfo | None = None, writer: RunWriter | None = None,
     ):
         self.cfg = cfg
         self.dist = dist or DistInfo(device=torch.device("cpu"))
         self.device = self.dist.device
-        self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.on_epoch_end = on_epoch_end
-        self.weights_metadata = dict(weights_metadata or {})
+        self.writer = writer  # history, plots, checkpoints, run record (None: the loop writes nothing)
         self.images, self.labels = images, np.asarray(labels, dtype=np.int64)
         self.train_index = np.asarray(train_index, dtype=np.int64)
         self.val_index = np.asarray(val_index if val_index is not None else [], dtype=np.int64)
@@ -160,6 +90,8 @@ class Trainer:
         self.norm = Normalize(self.data_config.mean, self.data_config.std, channels_last=cfg.channels_last)
 
         self.model = model.to(self.device)
+        if self.dist.enabled:  # (#13) BatchNorm statistics over the global batch's real rows, as on one process
+            self.model = convert_batchnorm(self.model)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # mode=staged: the backbone is frozen for train.stage_epochs (0: unfrozen from the start)
@@ -195,15 +127,11 @@ class Trainer:
                 f"{len(self.train_index)} training images with drop_last on; lower the batch size"
             )
 
-        self.amp_dtype = resolve_amp(cfg.amp, self.device)
+        self.amp_dtype = amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.optimizer = self._make_optimizer()
-        total = cfg.epochs * self.steps_per_epoch
-        self.schedule = WarmupSchedule(
-            cfg.schedule, total, round(cfg.warmup_epochs * self.steps_per_epoch), self.steps_per_epoch,
-            min_factor=cfg.min_lr / cfg.lr, step_epochs=cfg.step_epochs, gamma=cfg.step_gamma,
-        )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.schedule)
+        self.optimizer = make_optimizer(self.model, cfg, self.device)
+        self.schedule = schedule_for(cfg, self.steps_per_epoch)  # step -> learning-rate factor
+        set_lr(self.optimizer, self.schedule(0))
         self.eval_net = torch.compile(self.model) if cfg.compile else self.model
         self.net = self._wrap()
 
@@ -214,23 +142,9 @@ class Trainer:
         self.bad_epochs = 0
         self.history: list[dict] = []
         self._frozen: bool | None = None
+        self._rng_ranks: list[dict] | None = None  # (#13) every process's RNG state at the last epoch end
 
     # ---- set-up helpers ----------------------------------------------------------------------
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        from trainlab.train.param_groups import param_groups
-
-        cfg, model = self.cfg, self.model
-        # timm models: head at lr, backbone at lr x backbone_lr_scale; all: no decay on biases and norms.
-        groups = param_groups(model, lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_lr_scale=cfg.backbone_lr_scale)
-        # Fused kernels (CUDA and CPU): one pass over the parameters instead of a dozen; on the 17M-parameter
-        # seed CNN the optimizer step is a large share of a CPU step.
-        fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
-        if cfg.optimizer == "adam":
-            return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)  # L2, as Keras' Adam
-        if cfg.optimizer == "adamw":
-            return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0, **fused)
-
     def _wrap(self) -> torch.nn.Module:
         """DDP (only the trainable parameters at this moment) and optionally torch.compile."""
         net = self.model
@@ -259,9 +173,7 @@ class Trainer:
         self.net = self._wrap()
 
     def _autocast(self):
-        if self.amp_dtype is None:
-            return torch.autocast(self.device.type, enabled=False)
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        return autocast(self.device, self.amp_dtype)
 
     # ---- one epoch ---------------------------------------------------------------------------
     def _per_sample_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -273,8 +185,6 @@ class Trainer:
         cfg, loader = self.cfg, self.train_loader
         self.model.train()
         loader.set_epoch(epoch)
-        # The same stream on every process: each draws the whole global batch's transforms, uses its rows.
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 7_919)
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss*n, correct, n
         check_every = 1 if self.device.type == "cpu" else 25
         pending: list[torch.Tensor] = []
@@ -286,13 +196,14 @@ class Trainer:
         try:
             for i, batch in enumerate(loader):
                 n_global = batch.global_size
-                x = self.augment(self.norm.to_float(batch.images), gen, offset=batch.offset, global_size=n_global)
+                # (#13) augmentation and dropout keyed by (seed, epoch, global sample index): any process layout
+                x = self.augment(self.norm.to_float(batch.images), keys=batch.index, seed=cfg.seed, epoch=epoch)
                 x = self.norm.normalize(x)
                 y = batch.labels
                 target = y
                 if self.mixup is not None:
                     x, target = self.mixup(x, y)
-                with self._autocast():
+                with self._autocast(), sample_context(batch.index, weights=batch.weights, seed=cfg.seed, epoch=epoch):
                     logits = self.net(x)
                 per_sample = self._per_sample_loss(logits.float(), target)
                 loss = (per_sample * batch.weights).sum() * (self.dist.world_size / n_global)
@@ -304,8 +215,8 @@ class Trainer:
                     torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
-                self.scheduler.step()
                 self.step += 1
+                set_lr(self.optimizer, self.schedule(self.step))
                 with torch.no_grad():
                     w = batch.weights.double()
                     sums += torch.stack([(per_sample.detach().double() * w).sum(),
@@ -396,32 +307,25 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch, "step": self.step, "best_metric": self.best_metric, "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "bad_epochs": self.bad_epochs, "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "history": self.history,
             "world_size": self.dist.world_size, "monitor": self.cfg.monitor,
+            # (#13) every process's RNG state, in rank order (gathered at the epoch's end), and the batch layout
+            "rng_ranks": self._rng_ranks if self._rng_ranks is not None else [ckpt.rng_state()],
+            "batch_size": self.cfg.batch_size,
         }
-
-    def save(self, name: str) -> None:
-        if self.run_dir is None or not self.dist.is_main:
-            return
-        meta = {**self.weights_metadata, "epoch": self.epoch, "step": self.step}
-        ckpt.save_checkpoint(self.run_dir / "checkpoints" / name, self.model, self.state_dict(), meta)
 
     def load(self, folder: str | Path) -> None:
         """Restore weights, optimizer, scheduler, scaler, RNG and counters from a checkpoint folder."""
         state = ckpt.load_state(folder)
+        randomness.check_resume_layout(state, folder=folder, world_size=self.dist.world_size,  # (#13)
+                                       batch_size=self.cfg.batch_size, model=self.model, cfg=self.cfg)
         self._set_stage(state["epoch"])  # the parameters trainable at that point
         ckpt.load_model_weights(folder, self.model)
         self.optimizer.load_state_dict(state["optimizer"])
-        current = dict(self.schedule.__dict__)  # this session's schedule (train.epochs may have grown)
-        self.scheduler.load_state_dict(state["scheduler"])  # the step count (and the saved schedule's fields)
-        self.schedule.__dict__.update(current)
-        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
-            group["lr"] = base * self.schedule(self.scheduler.last_epoch)
+        set_lr(self.optimizer, self.schedule(state["step"]))  # this session's schedule (train.epochs may have grown)
         self.scaler.load_state_dict(state["scaler"])
-        ckpt.set_rng_state(state["rng"])
-        if self.dist.rank:  # every process keeps its own dropout stream
-            torch.manual_seed(self.cfg.seed + self.dist.rank + 7_919 * state["epoch"])
+        randomness.restore_rng(state, rank=self.dist.rank, seed=self.cfg.seed)  # (#13) each process its own
         self.epoch, self.step = state["epoch"], state["step"]
         self.best_metric, self.best_epoch, self.bad_epochs = state["best_metric"], state["best_epoch"], state["bad_epochs"]
         self.history = list(state.get("history") or [])
@@ -435,59 +339,55 @@ class Trainer:
         delta = self.cfg.min_delta
         return value > self.best_metric + delta if self.cfg.monitor == "val_acc" else value < self.best_metric - delta
 
+    def patience_spent(self) -> bool:
+        """Early stopping: the monitored metric has not improved for ``patience`` epochs."""
+        return self.cfg.patience > 0 and self.bad_epochs >= self.cfg.patience
+
     def fit(self, *, resume_from: str | Path | None = None) -> FitResult:
-        cfg = self.cfg
+        """Train until ``train.epochs`` or early stopping; a resumed run that is already there trains no more."""
+        cfg, main = self.cfg, self.dist.is_main
         if resume_from is not None:
             self.load(resume_from)
-            if self.dist.is_main:
+            if main:
                 log.info("resumed from %s: %d of %d epochs done", resume_from, self.epoch, cfg.epochs)
-            if self.run_dir is not None and self.dist.is_main:
-                history.truncate(self.run_dir, self.epoch)
+        if self.writer is not None:
+            self.writer.begin(self)
         has_val = len(self.val_index) > 0
-        if not has_val and self.dist.is_main:
-            log.warning("no validation images: the best checkpoint and early stopping follow train_%s", cfg.monitor[4:])
-        status, t_start = "finished", time.perf_counter()
-        while self.epoch < cfg.epochs:
-            epoch = self.epoch
-            self._set_stage(epoch)
+        metric = cfg.monitor if has_val else "train_" + cfg.monitor[4:]
+        if not has_val and main:
+            log.warning("no validation images: the best checkpoint and early stopping follow %s", metric)
+        t_start = time.perf_counter()
+        while self.epoch < cfg.epochs and not self.patience_spent():
+            self._set_stage(self.epoch)
             t0 = time.perf_counter()
-            train = self.train_epoch(epoch)
+            train = self.train_epoch(self.epoch)
             sync_buffers(self.model)
             val = self.evaluate(self.val_index) if has_val else {"loss": float("nan"), "acc": float("nan")}
-            self.epoch = epoch + 1
+            self.epoch += 1
             row = {
                 "epoch": self.epoch, "train_loss": train["train_loss"], "train_acc": train["train_acc"],
                 "val_loss": val["loss"], "val_acc": val["acc"], "lr": self._lr(),
                 "time_s": time.perf_counter() - t0, "images_per_s": train["train_images"] / max(train["train_seconds"], 1e-9),
             }
             self.history.append(row)
-            metric_name = cfg.monitor if has_val else "train_" + cfg.monitor[4:]
-            improved = self._improved(row[metric_name])
+            self._rng_ranks = randomness.gather_rng_states()  # (#13) a collective: before the main-only block
+            improved = self._improved(row[metric])
             if improved:
-                self.best_metric, self.best_epoch, self.bad_epochs = row[metric_name], self.epoch, 0
+                self.best_metric, self.best_epoch, self.bad_epochs = row[metric], self.epoch, 0
             else:
                 self.bad_epochs += 1
-            stop = cfg.patience > 0 and self.bad_epochs >= cfg.patience and self.epoch < cfg.epochs
-            if self.dist.is_main:
+            if main:
                 log.info(
                     "epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.2e  %.1fs  %.0f img/s%s",
                     self.epoch, cfg.epochs, row["train_loss"], row["train_acc"], row["val_loss"], row["val_acc"], row["lr"],
                     row["time_s"], row["images_per_s"], "  *best*" if improved else "",
                 )
-                if self.run_dir is not None:
-                    frame = history.append_row(self.run_dir, row, keep_until=epoch)
-                    history.plot_curves(frame, self.run_dir / "plots" / "curves.png", best_epoch=self.best_epoch,
-                                        title=self.run_dir.name)
-                    if improved:
-                        self.save("best")  # best before last: a crash in between replays this epoch
-                    self.save("last")
-                if self.on_epoch_end is not None:
-                    self.on_epoch_end(row, {"best_epoch": self.best_epoch, "best_metric": self.best_metric, "monitor": metric_name})
+            if self.writer is not None:
+                self.writer.epoch_end(self, row, improved=improved)
             barrier()
-            if stop:
-                status = "stopped-early"
-                if self.dist.is_main:
-                    log.info("early stopping: %s has not improved for %d epochs (best %.4f at epoch %d)",
-                             metric_name, cfg.patience, self.best_metric, self.best_epoch)
-                break
-        return FitResult(status, self.epoch, self.best_epoch, self.best_metric, list(self.history), time.perf_counter() - t_start)
+        stopped = self.epoch < cfg.epochs
+        if stopped and main:
+            log.info("early stopping: %s has not improved for %d epochs (best %s at epoch %s)",
+                     metric, cfg.patience, f"{self.best_metric:.4f}" if self.best_metric is not None else "none", self.best_epoch)
+        return FitResult("stopped-early" if stopped else "finished", self.epoch, self.best_epoch, self.best_metric,
+                         list(self.history), time.perf_counter() - t_start)

@@ -84,6 +84,18 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
+def read_csv_header(path: Path) -> list[str]:
+    """The header of a CSV (first non-blank line), or [] when it cannot be read as UTF-8 CSV."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.reader(fh):
+                if row and any(c.strip() for c in row):
+                    return [c.strip() for c in row]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return []
+
+
 def csv_frame(path: Path) -> pd.DataFrame:
     """A CSV as strings, with ``_line`` (1-based line in the file) for error messages."""
     header, rows, lines = read_csv_rows(path)

@@ -1,5 +1,8 @@
 """FairFace: ``train_labels.csv`` (and ``val_labels.csv``) with ``file,age,gender,race,service_test``.
 
+A folder is FairFace when it holds any ``*_labels.csv`` with that header; one without ``train_labels.csv``
+but with a single labels CSV (e.g. only ``val_labels.csv`` and ``val/``) reads that file on its own.
+
 The user picks the target column (``gender``, ``race`` or ``age``; default ``gender``, as in the
 coursework); every other column rides along as an attribute. The official file names
 (``fairface_label_train.csv``, ``fairface_label_val.csv``) are accepted too.
@@ -10,6 +13,7 @@ Split mapping (FairFace has no test set):
 ``train_labels``    train, minus a seeded stratified val split carved from it
 ``val_labels``      test (held out: never seen while choosing a model)
 only train labels   train, with both val and test carved from it (as fairface-8k)
+one other CSV only  the same: that file is train, val and test carved from it
 ==================  ===========================================================
 
 Carved splits are stratified by the target and ``race`` and recorded in ``manifest.source``.
@@ -45,12 +49,34 @@ def looks_like_fairface(columns) -> bool:
     return "file" in columns and sum(c in columns for c in ("age", "gender", "race")) >= 2
 
 
+def label_files(folder: Path) -> list[Path]:
+    """The FairFace labels CSVs in ``folder``: any ``*_labels.csv`` (or ``fairface_label_*.csv``) with a FairFace header."""
+    from trainlab.data.readers.common import read_csv_header
+
+    found = sorted({*folder.glob("*_labels.csv"), *folder.glob("fairface_label_*.csv")})
+    return [p for p in found if p.is_file() and looks_like_fairface(read_csv_header(p))]
+
+
 def find_label_files(path: Path) -> tuple[Path, Path | None]:
-    """(train file, val file or None) for a FairFace folder or labels CSV."""
+    """(train file, val file or None) for a FairFace folder or labels CSV.
+
+    A folder without a train labels CSV but with exactly one other labels CSV (``val_labels.csv`` alone,
+    with its ``val/`` images) reads that file on its own, as when the file itself is given.
+    """
     if path.is_dir():
         train = next((path / n for n in TRAIN_NAMES if (path / n).is_file()), None)
         if train is None:
-            raise TrainlabError(f"{path}: no {' or '.join(TRAIN_NAMES)}; a FairFace dataset needs a train labels CSV")
+            others = label_files(path)
+            if len(others) == 1:
+                log.warning("%s: no %s; reading %s on its own (val and test carved from it)",
+                            path, " or ".join(TRAIN_NAMES), others[0].name)
+                return others[0], None
+            if others:
+                raise TrainlabError(
+                    f"{path}: no {' or '.join(TRAIN_NAMES)} but {len(others)} labels CSVs ({', '.join(p.name for p in others)}); "
+                    f"give the one to read as the dataset, e.g. trainlab data inspect {others[0]}"
+                )
+            raise TrainlabError(f"{path}: no {' or '.join(TRAIN_NAMES)}; a FairFace dataset needs a labels CSV")
         val = next((path / n for n in VAL_NAMES if (path / n).is_file()), None)
         return train, val
     if path.name in TRAIN_NAMES:  # the train CSV given: its val CSV beside it belongs to the dataset
