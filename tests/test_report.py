@@ -266,6 +266,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
     """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
     from trainlab.fairness.audit import audit
+    from trainlab.fairness.export import write_audit
     from trainlab.fairness.mitigate import mitigate_cli
     from trainlab.predictions import read_predictions
 
@@ -282,7 +283,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
                            ids=[f"face{i}" for i in range(n)], attributes=pd.DataFrame({"race": group}))
         write_predictions(frame, run / "predictions" / f"{split}.csv")
     evaluate(run, split="test")
-    audit(read_predictions(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
+    write_audit(audit(read_predictions(run, "test"), by=["race"], bootstrap=200, seed=0), run / "audit")
     mitigate_cli(run, by="race", bootstrap=200)
     return run
 

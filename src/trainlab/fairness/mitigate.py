@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from trainlab.artifacts.audit import GroupingAudit
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
+from trainlab.fairness.export import write_audit
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
 from trainlab.predictions import Predictions, read_predictions, validate, write_predictions
 from trainlab.utils.io import write_json, write_table
@@ -132,18 +134,18 @@ def _with_predictions(pred: Predictions, y_pred: np.ndarray) -> Predictions:
     return validate(frame, source=pred.source)
 
 
-def before_after(before: dict, after: dict, split: str) -> list[dict]:
-    """Rows of the before/after table from two audits (dicts of audit.json) of one grouping."""
+def before_after(before: GroupingAudit, after: GroupingAudit, split: str) -> list[dict]:
+    """Rows of the before/after table from two audits of one grouping."""
     rows = []
-    pairs = [("accuracy", before["overall"]["accuracy"], after["overall"]["accuracy"])]
-    pairs += [(m, before["disparities"].get(m), after["disparities"].get(m)) for m in TABLE_MEASURES]
+    pairs = [("accuracy", before.overall.accuracy, after.overall.accuracy)]
+    pairs += [(m, before.disparities.get(m), after.disparities.get(m)) for m in TABLE_MEASURES]
     for measure, b, a in pairs:
         if b is None or a is None:
             continue
-        change = a["value"] - b["value"] if a["value"] is not None and b["value"] is not None else None
-        rows.append({"split": split, "measure": measure, "class": b.get("class"),
-                     "before": b["value"], "before_ci": b["ci"], "after": a["value"], "after_ci": a["ci"],
-                     "change": change, "reason": b["reason"] or a["reason"]})
+        change = a.value - b.value if a.value is not None and b.value is not None else None
+        rows.append({"split": split, "measure": measure, "class": getattr(b, "cls", None),
+                     "before": b.value, "before_ci": b.ci, "after": a.value, "after_ci": a.ci,
+                     "change": change, "reason": b.reason or a.reason})
     return rows
 
 
@@ -235,7 +237,7 @@ def mitigate_cli(run, by, constraint: str = "demographic_parity", favorable=None
                            "after_ci_high": r["after_ci"][1] if r["after_ci"] else None}
                           for r in result["record"]["before_after"]])
     write_table(table, out / "before_after.csv")
-    result["audit_after"].write(out / "audit")
+    write_audit(result["audit_after"], out / "audit")
     rec = result["record"]
     print(f"mitigation: {rec['constraint']} across {' × '.join(rec['by'])} ({rec['method']}); "
           f"{rec['changed_rows']['test']} of {len(test)} test predictions changed")

@@ -1,6 +1,11 @@
-"""summary.md: the largest gaps of an audit in plain language (which group, how large, CI, flagged)."""
+"""The audit in plain English (summary.md): the largest gaps (which group, how large, CI, flagged).
+
+Prose only: every figure comes from the :class:`~trainlab.artifacts.audit.AuditResult`; nothing is estimated here.
+"""
 
 from __future__ import annotations
+
+from trainlab.artifacts.audit import AuditResult
 
 # Gap -> (plain name, rate the extremes are read from, comparison measures whose flags belong to it)
 GAPS = {
@@ -61,7 +66,8 @@ def _gap_line(audit: dict, key: str) -> tuple[float, str]:
     return d["value"], text
 
 
-def summary_markdown(data: dict) -> str:
+def summary_markdown(result: AuditResult) -> str:
+    data = result.data
     fav = data["favorable"]
     lines = ["# Fairness audit", ""]
     src = f" from `{data['source']}`" if data.get("source") else ""
