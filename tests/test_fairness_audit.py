@@ -264,3 +264,42 @@ def test_grouping_by_the_true_label_alone_is_refused_with_the_reason():
     with pytest.raises(TrainlabError, match=r"no attribute column 'gender'.*'y_true' or 'sex' for the true label"):
         audit(pred, by=["race,gender"], bootstrap=0, target="sex")
 
+
+def test_a_rate_on_one_row_per_group_is_insufficient_evidence_never_flagged():
+    # Issue 13 item 9: a class with one row in each group (right in A, wrong in B) gave "TPR gap 100 points
+    # (CI 100 to 100)", flagged. Each (group, class) cell a rate rests on must hold --min-group-size rows.
+    rng = np.random.default_rng(0)
+    grp = np.repeat(["A", "B"], 150)
+    y_true = rng.integers(0, 2, 300)
+    y_true[[0, 150]] = 2
+    y_pred = np.where(rng.random(300) < 0.85, y_true, (y_true + 1) % 2)
+    y_pred[0], y_pred[150] = 2, 0
+    result = audit(predictions(y_true, y_pred, {"grp": grp}, ["a", "b", "rare"]), by=["grp"], bootstrap=200)
+    assert not result.flagged, [f.message for f in result.flags]
+    a = result.get("grp")
+    tpr = a.group("A").per_class["rare"]["tpr"]
+    assert tpr.value == 1.0 and tpr.ci is None and tpr.insufficient  # shown, with no interval (never a point)
+    assert "rests on 1 row(s) of true class 'rare'" in tpr.reason
+    gap = a.disparities["equal_opportunity_difference"].per_class["rare"]
+    assert gap.value is None and gap.insufficient
+    eo = [c for c in a.comparisons if c.measure == "equal_opportunity_difference" and c.cls == "rare"]
+    assert eo and eo[0].value is None and eo[0].insufficient and "group '" in eo[0].reason
+    for g in a.groups:  # every rate that has an interval has a width: none is a point resting on one row
+        for per in g.per_class.values():
+            for s in per.values():
+                assert s.ci is None or s.ci[1] > s.ci[0] or not s.insufficient
+    # the classes with enough rows are still compared
+    assert a.disparities["equal_opportunity_difference"].per_class["a"].value is not None
+
+
+def test_many_classes_with_a_random_group_column_raise_no_flag():
+    # Issue 13 item 9: 1,000 classes, a group column drawn at random: 15 flags, each a TPR gap on a handful of rows.
+    rng = np.random.default_rng(1)
+    n, k = 3000, 1000
+    y_true = rng.integers(0, k, n)
+    y_pred = np.where(rng.random(n) < 0.7, y_true, rng.integers(0, k, n))
+    grp = rng.choice(["A", "B"], n)
+    result = audit(predictions(y_true, y_pred, {"grp": grp}, [f"c{i}" for i in range(k)]), by=["grp"], bootstrap=100)
+    assert not result.flagged, [f.message for f in result.flags][:5]
+    eo = result.get("grp").disparities["equal_opportunity_difference"]
+    assert eo.value is None

@@ -18,8 +18,8 @@ from trainlab.fairness import measures as M
 from trainlab.fairness.bootstrap import MaxT, bootstrap_counts, percentile_interval
 from trainlab.fairness.groups import Grouping
 from trainlab.fairness.rates import (
-    PER_CLASS, PER_GROUP, Counts, confusion_cells, counts_from_cells, fairlearn_rates, rates_from_counts,
-    undefined_reason,
+    PER_CLASS, PER_GROUP, Counts, confusion_cells, counts_from_cells, fairlearn_rates, insufficient_reason,
+    rates_from_counts, support, undefined_reason,
 )
 from trainlab.utils.log import get_logger
 
@@ -127,13 +127,16 @@ class _Audit:
         if values is not None:
             entry["too_small"] = bool(counts.n[g] < self.min_group_size)
             entry["reference"] = bool(self.ref == g)
+        def figure(name, k):
+            index = (g,) if k is None else (g, k)
+            few = insufficient_reason(name, counts, g, k, self.classes, self.min_group_size)
+            if few:  # shown, but its interval would be a guess (often a point): none, and the reason
+                return {**stat(rates[name][index]), "reason": few}
+            return stat(rates[name][index], *ci(name, index), reason=undefined_reason(name, counts, g, k, self.classes))
+
         for name in PER_GROUP:
-            entry[name] = stat(rates[name][g], *ci(name, (g,)), reason=undefined_reason(name, counts, g, None, self.classes))
-        entry["per_class"] = {
-            cls: {name: stat(rates[name][g, k], *ci(name, (g, k)), reason=undefined_reason(name, counts, g, k, self.classes))
-                  for name in PER_CLASS}
-            for k, cls in enumerate(self.classes)
-        }
+            entry[name] = figure(name, None)
+        entry["per_class"] = {cls: {name: figure(name, k) for name in PER_CLASS} for k, cls in enumerate(self.classes)}
         return entry
 
     def build(self) -> dict:
@@ -209,7 +212,10 @@ class _Audit:
     def _intervals(self) -> None:
         """Point values and simultaneous intervals of every compared rate and pairwise difference."""
         E, K = self.E, len(self.classes)
-        self.rate = {name: self.point[name][E] for name in (*RATES, "accuracy")}  # (m, K) / (m,)
+        # A rate that rests on too few rows (a rare class's TPR in a large group) is left out of every comparison,
+        # as a small group is: its point and replicates become undefined here.
+        self.enough = {name: support(name, self.counts)[E] >= self.min_group_size for name in (*RATES, "accuracy")}
+        self.rate = {name: np.where(self.enough[name], self.point[name][E], np.nan) for name in (*RATES, "accuracy")}
         self.pair = {name: I.pair_differences(x, axis=0) for name, x in self.rate.items()}  # (P, K) / (P,)
         self.rate_iv, self.pair_iv, self.crit = {}, {}, np.nan
         if self.boot is None:
@@ -220,7 +226,7 @@ class _Audit:
         mt = MaxT(self.B)
         se_rate, se_pair = {}, {}
         for name, x in self.rate.items():
-            bx = self.boot[name][:, E]
+            bx = np.where(self.enough[name], self.boot[name][:, E], np.nan)
             se_rate[name] = mt.add(x, bx)
             px = self.pair[name]
             se = np.full(px.shape, np.nan)
@@ -283,9 +289,16 @@ class _Audit:
             return f"fewer than two groups have at least {self.min_group_size} rows"
         if name == "demographic_parity_ratio" and np.nanmax(x["selection_rate"][:, k]) == 0:
             return f"no compared group is ever predicted '{cls}' (every selection rate is 0), so the ratio is 0/0"
+        m = self.min_group_size
         if name == "equal_opportunity_difference" and np.isfinite(x["tpr"][:, k]).sum() < 2:
+            if np.isfinite(self.point["tpr"][self.E, k]).sum() >= 2:
+                return (f"insufficient evidence: fewer than two compared groups have at least {m} rows of true class "
+                        f"'{cls}', the rows their TPR rests on")
             return f"fewer than two compared groups have a row of true class '{cls}' (their TPR is 0/0)"
         if name == "false_positive_rate_difference" and np.isfinite(x["fpr"][:, k]).sum() < 2:
+            if np.isfinite(self.point["fpr"][self.E, k]).sum() >= 2:
+                return (f"insufficient evidence: fewer than two compared groups have at least {m} rows of a class "
+                        f"other than '{cls}', the rows their FPR rests on")
             return f"fewer than two compared groups have a row of a class other than '{cls}' (their FPR is 0/0)"
         return "undefined"
 
@@ -415,8 +428,11 @@ class _Audit:
                  "average_odds_difference": ("tpr", "fpr")}.get(measure, ())
         for metric in needs:
             for who in (g, r):
-                why = undefined_reason(metric, self.counts, who, k, self.classes)
+                why = (undefined_reason(metric, self.counts, who, k, self.classes)
+                       or insufficient_reason(metric, self.counts, who, k, self.classes, self.min_group_size))
                 if why:
+                    if why.startswith("insufficient evidence: "):
+                        return why.replace("insufficient evidence: ", f"insufficient evidence: group '{self.labels[who]}' ", 1)
                     return f"group '{self.labels[who]}': {why}"
         return "undefined"
 
