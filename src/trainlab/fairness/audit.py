@@ -21,7 +21,7 @@ from trainlab.fairness.bootstrap import CI_LEVEL
 from trainlab.fairness.export import write_audit
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
-from trainlab.fairness.prose import summary_markdown
+from trainlab.fairness.prose import note_reference_elsewhere, summary_markdown
 from trainlab.predictions import Predictions, read_predictions
 from trainlab.utils.log import get_logger
 
@@ -99,7 +99,7 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
                         bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed))
         entry["plots"] = plot_names(grouping.slug)
         if reference is not None and ref is None:
-            entry["notes"].insert(0, f"'{reference}' is not a group of '{grouping.name}'; the largest group is the reference here")
+            entry["notes"].insert(0, note_reference_elsewhere(reference, grouping.name))
         audits.append(entry)
     splits = sorted(set(predictions.frame["split"].astype(str))) if "split" in predictions.frame else []
     data = {

@@ -25,18 +25,12 @@ from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
 from trainlab.fairness.export import write_audit
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
+from trainlab.fairness.measures import measures
 from trainlab.predictions import Predictions, read_predictions, validate, write_predictions
 from trainlab.utils.io import write_json, write_table
 from trainlab.utils.log import get_logger
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
-# The before/after table: headline disparities of the audit (favorable class, or worst over classes)
-TABLE_MEASURES = (
-    "demographic_parity_difference", "demographic_parity_ratio", "equal_opportunity_difference",
-    "false_positive_rate_difference", "equalized_odds_difference", "statistical_parity_difference",
-    "disparate_impact", "average_odds_difference", "accuracy_gap", "worst_group_accuracy",
-)
-
 log = get_logger("fairness")
 
 
@@ -138,7 +132,8 @@ def before_after(before: GroupingAudit, after: GroupingAudit, split: str) -> lis
     """Rows of the before/after table from two audits of one grouping."""
     rows = []
     pairs = [("accuracy", before.overall.accuracy, after.overall.accuracy)]
-    pairs += [(m, before.disparities.get(m), after.disparities.get(m)) for m in TABLE_MEASURES]
+    # every headline disparity of the catalogue (favorable class, or worst over classes)
+    pairs += [(m.name, before.disparities.get(m.name), after.disparities.get(m.name)) for m in measures("disparity")]
     for measure, b, a in pairs:
         if b is None or a is None:
             continue

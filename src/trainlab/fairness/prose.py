@@ -6,17 +6,7 @@ Prose only: every figure comes from the :class:`~trainlab.artifacts.audit.AuditR
 from __future__ import annotations
 
 from trainlab.artifacts.audit import AuditResult
-
-# Gap -> (plain name, rate the extremes are read from, comparison measures whose flags belong to it)
-GAPS = {
-    "accuracy_gap": ("Accuracy", "accuracy", ("accuracy_gap",)),
-    "demographic_parity_difference": ("Selection rate{cls} (demographic parity)", "selection_rate",
-                                      ("demographic_parity_difference", "selection_rate_ratio_to_highest")),
-    "equal_opportunity_difference": ("True-positive rate{cls} (equal opportunity)", "tpr", ("equal_opportunity_difference",)),
-    "equalized_odds_difference": ("Equalized odds{cls} (larger of the TPR and FPR gaps)", None,
-                                  ("equal_opportunity_difference", "false_positive_rate_difference")),
-}
-
+from trainlab.fairness.measures import CATALOGUE, measure, measures
 
 def _pct(x) -> str:
     return "undefined" if x is None else f"{100 * x:.1f}%"
@@ -39,24 +29,27 @@ def _group_figure(audit: dict, label: str | None, rate: str, cls: str | None) ->
     return f"**{label}** ({_pct(s['value'])}{ci}, n={entry['count']:,})"
 
 
+def _rate_of_flag(flag: dict) -> str | None:
+    """The rate a flag is about (its measure's, in the catalogue)."""
+    return next((m.rate for m in CATALOGUE if m.name == flag["measure"] and m.scope in ("disparity", "flag")), None)
+
+
 def _gap_line(audit: dict, key: str) -> tuple[float, str]:
-    name, rate, flag_measures = GAPS[key]
+    m = measure(key)
     d = audit["disparities"][key]
     cls = d.get("class")
-    title = name.format(cls=f" of '{cls}'" if cls is not None and key != "accuracy_gap" else "")
+    title = m.summary.format(cls=f" of '{cls}'" if cls is not None and m.per_class else "")
     if d["value"] is None:
         return -1.0, f"**{title}**: undefined ({d['reason']})."
-    if rate is None:  # equalized odds: read the part that drives it
-        rate = d.get("driven_by", "tpr")
+    rate = m.rate
+    if rate is None:  # equalized odds: read the part that drives it, and its flags
+        rate = d.get("driven_by") or "tpr"
         title += f", driven by the {'false' if rate == 'fpr' else 'true'}-positive rate"
     lo_label = d.get("lowest")
     hi_label = d.get("highest")
     text = (f"**{title}**: a gap of {_pts(d['value'])}{_ci_pts(d['ci'])}; lowest for "
             f"{_group_figure(audit, lo_label, rate, cls)}, highest for {_group_figure(audit, hi_label, rate, cls)}.")
-    flags = [f for f in audit["flags"] if f["measure"] in flag_measures and (key == "accuracy_gap" or f["class"] == cls)]
-    if key == "equalized_odds_difference":  # its flags are those of its driving part
-        part = "false_positive_rate_difference" if d.get("driven_by") == "fpr" else "equal_opportunity_difference"
-        flags = [f for f in flags if f["measure"] == part]
+    flags = [f for f in audit["flags"] if _rate_of_flag(f) == rate and (not m.per_class or f["class"] == cls)]
     if flags:
         shown = "; ".join(f["message"] for f in flags[:3])
         more = f" (and {len(flags) - 3} more)" if len(flags) > 3 else ""
@@ -98,7 +91,7 @@ def summary_markdown(result: AuditResult) -> str:
                          f"Compared: {len(audit['compared_groups'])} group(s).")
         if audit["disparities"]:
             lines += ["", "Largest gaps, largest first:", ""]
-            ranked = sorted((_gap_line(audit, key) for key in GAPS), key=lambda t: -t[0])
+            ranked = sorted((_gap_line(audit, m.name) for m in measures("disparity") if m.summary), key=lambda t: -t[0])
             lines += [f"{i}. {text}" for i, (_, text) in enumerate(ranked, 1)]
             dp_class = audit["disparities"]["demographic_parity_difference"].get("class")
             other = [f for f in audit["flags"] if f["kind"] == "four_fifths" and f["class"] != dp_class]
@@ -114,3 +107,67 @@ def summary_markdown(result: AuditResult) -> str:
             if not note.startswith(f"{len(audit['too_small'])} group(s) have fewer"):
                 lines += ["", f"Note: {note}"]
     return "\n".join(lines) + "\n"
+
+
+# ---- the sentences the audit stores (notes, flag messages); the estimation never writes English ----------------
+RATE_NAMES = {"selection_rate": "selection rate", "tpr": "true-positive rate", "fpr": "false-positive rate",
+              "accuracy": "accuracy"}
+
+
+def note_too_small(groups: list[tuple[str, int]], minimum: int) -> str:
+    listed = ", ".join(f"{label} (n={n})" for label, n in groups)
+    return (f"{len(groups)} group(s) have fewer than {minimum} rows: {listed}. Their own figures are "
+            "reported, but they are left out of every gap, comparison and flag (too few rows to compare).")
+
+
+def note_nothing_to_compare(minimum: int) -> str:
+    return (f"fewer than two groups have at least {minimum} rows, so no disparity can be "
+            "computed; lower --min-group-size or audit a coarser attribute")
+
+
+def note_reference_elsewhere(reference: str, grouping: str) -> str:
+    return f"'{reference}' is not a group of '{grouping}'; the largest group is the reference here"
+
+
+def note_one_class(group: str, n: int, cls: str, classes: list[str]) -> str:
+    others = [c for c in classes if c != cls]
+    listed = f"'{others[0]}'" if len(others) == 1 else "every other class"
+    return (f"group '{group}' (n={n}) has one true class only, '{cls}': its "
+            f"false-positive rate for '{cls}' is undefined (no row of another class, 0/0), and so is its "
+            f"true-positive rate for {listed} (no row of that class); the group is left out of the TPR, FPR, "
+            "equalized-odds and average-odds figures where its rate is undefined.")
+
+
+def note_label_conditioned(grouping: str, one_per_class: bool) -> str:
+    return (f"every group of '{grouping}' holds a single true class, so selection rates (demographic "
+            "parity, disparate impact, the four-fifths rule) compare different true classes: they are shown but "
+            "never flagged. "
+            + ("Here the attribute is the target itself (or determines it): gaps between these groups measure "
+               "class balance and per-class accuracy, not fairness. Audit by an attribute that is not the label "
+               "(the coursework's disparate impact of 0.13 made this mistake)."
+               if one_per_class else
+               "A group's accuracy is its recall of its own class, and TPR and FPR compare only groups of the same "
+               "true class: this intersection of an attribute with the label compares, within each true class, "
+               "the attribute's groups (per-class accuracy by group)."))
+
+
+def four_fifths_text(group: str, cls: str, rate: float, ratio: float, top: str, top_rate: float) -> str:
+    return f"{group} is predicted '{cls}' at {rate:.1%}, {ratio:.2f} times the rate of {top} ({top_rate:.1%})"
+
+
+def note_four_fifths_by_chance(text: str, ci: list) -> str:
+    return (f"{text}: below four-fifths by the point rule, but its 95% interval "
+            f"({ci[0]:.2f} to {ci[1]:.2f}) reaches 1, so chance explains it; not flagged")
+
+
+def four_fifths_message(text: str, ci: list | None) -> str:
+    return (text + ": below the four-fifths rule (0.8)"
+            + (f", 95% CI of the ratio {ci[0]:.2f} to {ci[1]:.2f}" if ci else " (no bootstrap: point rule only)"))
+
+
+def gap_flag_message(grouping: str, rate: str, cls: str | None, value: float, ci: list, lower: str, lower_rate: float,
+                     higher: str, higher_rate: float, bound: float, n_separated: int) -> str:
+    what = RATE_NAMES[rate] + ("" if cls is None else f" of '{cls}'")
+    return (f"{what} differs across {grouping}: gap {value:.3f} (simultaneous 95% CI "
+            f"{ci[0]:.3f} to {ci[1]:.3f}, excludes 0); {lower} ({lower_rate:.3f}) is below {higher} ({higher_rate:.3f}) "
+            f"by at least {bound:.3f}" + (f"; {n_separated} pairs of groups are separated" if n_separated > 1 else ""))
