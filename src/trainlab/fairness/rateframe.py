@@ -154,9 +154,8 @@ class Contrasts:
         self.pair_iv = {m: MaxT.interval(self.pair[m], se_pair[m], self.crit, -1.0, 1.0) for m in self.rate}
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _x(self, rate: str, k: int | None, which=None):
-        arrays = self.rate if which is None else which
-        x = arrays[rate]
+    def _x(self, rate: str, k: int | None):
+        x = self.rate[rate]
         return x if k is None else x[:, k]
 
     def _iv(self, table: dict, rate: str, k: int | None):
