@@ -128,3 +128,15 @@ def test_measure_functions_treat_nan_as_undefined():
     assert M.worst(np.array([0.1, -0.4, 0.3]), kind="abs") == -0.4
     both = np.array([[0.1, 0.9], [0.5, 0.2]])  # (groups, classes)
     np.testing.assert_allclose(M.equalized_odds_difference(both, both[::-1], axis=0), [0.4, 0.7])
+
+
+def test_the_catalogue_is_what_the_audit_reports_and_the_docs_define():
+    from pathlib import Path
+
+    a = audit(_hand_example(), by=["grp"], favorable="grant", min_group_size=1, bootstrap=0).get("grp")
+    assert list(a.disparities) == [m.name for m in M.measures("disparity")]
+    assert [d.label for d in a.disparities.values()] == [m.label for m in M.measures("disparity")]
+    assert {c.measure for c in a.comparisons} == {m.name for m in M.measures("comparison")}
+    docs = (Path(__file__).parents[1] / "docs" / "fairness.md").read_text(encoding="utf-8")
+    for m in M.CATALOGUE:
+        assert f"`{m.name}`" in docs or m.scope == "flag", m.name
