@@ -8,7 +8,7 @@ from _fairness_synth import planted
 from trainlab.artifacts import ArtifactError
 from trainlab.artifacts.audit import AuditResult
 from trainlab.fairness.audit import audit
-from trainlab.fairness.export import write_audit
+from trainlab.fairness.folder import write_audit
 
 
 def test_write_read_round_trip_is_exact(tmp_path):

@@ -266,7 +266,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
     """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
     from trainlab.fairness.audit import audit
-    from trainlab.fairness.export import write_audit
+    from trainlab.fairness.folder import write_audit
     from trainlab.fairness.mitigate import mitigate_cli
     from trainlab.predictions import read_predictions
 

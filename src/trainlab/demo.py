@@ -302,7 +302,7 @@ def _audit(demo: Demo) -> None:
     _need(demo, "face")
     from trainlab.artifacts.audit import Disparity
     from trainlab.fairness.audit import audit
-    from trainlab.fairness.export import write_audit
+    from trainlab.fairness.folder import write_audit
     from trainlab.predictions import read_predictions
 
     run = Path(demo.paths["face"])

@@ -18,7 +18,7 @@ from trainlab.artifacts.audit import AuditResult
 from trainlab.errors import TrainlabError
 from trainlab.fairness.analysis import analyse
 from trainlab.fairness.bootstrap import CI_LEVEL
-from trainlab.fairness.export import write_audit
+from trainlab.fairness.folder import write_audit
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
 from trainlab.fairness.prose import note_reference_elsewhere, summary_markdown

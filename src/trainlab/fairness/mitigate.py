@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from trainlab.artifacts.audit import GroupingAudit
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
-from trainlab.fairness.export import write_audit
+from trainlab.fairness.folder import write_audit
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
 from trainlab.fairness.measures import measures
 from trainlab.predictions import Predictions, read_predictions, validate, write_predictions
