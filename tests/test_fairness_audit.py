@@ -13,10 +13,11 @@ from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import audit, audit_cli
 from trainlab.artifacts.predictions import Predictions
+from trainlab.fairness.prose import summary_markdown
 
 
 def _ci_flags(result, measure=None):
-    return [f for f in result.flags if f["kind"] == "ci_excludes_zero" and (measure is None or f["measure"] == measure)]
+    return [f for f in result.flags if f.kind == "ci_excludes_zero" and (measure is None or f.measure == measure)]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -24,8 +25,8 @@ def test_a_planted_error_rate_is_flagged_and_named(seed):
     result = audit(planted(400, seed=seed, extra_error=0.2), by=["race"], bootstrap=300, seed=seed)
     acc = _ci_flags(result, "accuracy_gap")
     assert acc, result.flags
-    assert acc[0]["group"] == "Black"  # the planted group is the one below
-    gap = result.audits[0]["disparities"]["accuracy_gap"]
+    assert acc[0].group == "Black"  # the planted group is the one below
+    gap = result.data["audits"][0]["disparities"]["accuracy_gap"]
     assert gap["lowest"] == "Black" and gap["ci"][0] > 0
 
 
@@ -35,7 +36,7 @@ def test_at_the_demo_scale_a_hard_group_is_found_and_an_even_one_is_not(seed):
     groups = ["Amber", "Cobalt", "Jade", "Violet"]
     hard = audit(planted(160, seed=seed, extra_error=0.25, base_error=0.08, planted_group="Jade", groups=groups),
                  by=["race"], bootstrap=500, seed=seed)
-    assert any(f["group"] == "Jade" for f in _ci_flags(hard, "accuracy_gap"))
+    assert any(f.group == "Jade" for f in _ci_flags(hard, "accuracy_gap"))
     even = audit(planted(160, seed=seed, extra_error=0.0, base_error=0.08, groups=groups), by=["race"], bootstrap=500, seed=seed)
     assert not even.flagged, even.flags
 
@@ -57,14 +58,14 @@ def test_intersection_reports_a_too_small_group_and_leaves_it_out():
     result = audit(predictions(y_true, y_pred, {"race": race, "gender": gender}, ["no", "yes"]),
                    by=["race,gender"], bootstrap=100, min_group_size=30)
     a = result.get("race,gender")
-    assert a["name"] == "race × gender"
-    assert a["too_small"] == [{"group": "C × M", "count": 5}]
-    assert "C × M" not in a["compared_groups"] and len(a["compared_groups"]) == 5
-    small = next(g for g in a["groups"] if g["group"] == "C × M")
-    assert small["too_small"] and small["count"] == 5 and small["accuracy"]["value"] is not None
-    assert any("C × M (n=5)" in n and "left out of every gap" in n for n in a["notes"])
-    assert all("C × M" not in (c["group"], c["reference"]) for c in a["comparisons"])
-    assert "C × M (n=5)" in result.summary_markdown()
+    assert a.name == "race × gender"
+    assert [t.model_dump() for t in a.too_small] == [{"group": "C × M", "count": 5}]
+    assert "C × M" not in a.compared_groups and len(a.compared_groups) == 5
+    small = a.group("C × M")
+    assert small.too_small and small.count == 5 and small.accuracy.value is not None
+    assert any("C × M (n=5)" in n and "left out of every gap" in n for n in a.notes)
+    assert all("C × M" not in (c.group, c.reference) for c in a.comparisons)
+    assert "C × M (n=5)" in summary_markdown(result)
 
 
 def test_four_fifths_flag_on_a_clear_selection_gap():
@@ -74,11 +75,11 @@ def test_four_fifths_flag_on_a_clear_selection_gap():
     y_pred = np.concatenate([rng.permutation([1] * 300 + [0] * 200), rng.permutation([1] * 150 + [0] * 350)])
     y_true = np.where(rng.random(1000) < 0.85, y_pred, 1 - y_pred)
     result = audit(predictions(y_true, y_pred, {"grp": grp}, ["no", "yes"]), by=["grp"], favorable="yes", bootstrap=300)
-    ff = [f for f in result.flags if f["kind"] == "four_fifths"]
-    assert len(ff) == 1 and ff[0]["group"] == "L" and ff[0]["versus"] == "H"
-    assert ff[0]["value"] == pytest.approx(0.5)  # 150/500 ÷ 300/500
-    assert ff[0]["ci"][1] < 0.8
-    assert result.audits[0]["disparities"]["demographic_parity_ratio"]["value"] == pytest.approx(0.5)
+    ff = [f for f in result.flags if f.kind == "four_fifths"]
+    assert len(ff) == 1 and ff[0].group == "L" and ff[0].versus == "H"
+    assert ff[0].value == pytest.approx(0.5)  # 150/500 ÷ 300/500
+    assert ff[0].ci[1] < 0.8
+    assert result.data["audits"][0]["disparities"]["demographic_parity_ratio"]["value"] == pytest.approx(0.5)
 
 
 def test_undefined_ratio_is_null_with_a_reason_never_nan(tmp_path):
@@ -123,7 +124,7 @@ def test_group_with_one_class_only_is_explained(caplog):
     y_true = np.concatenate([rng.integers(0, 2, 100), np.ones(100, int)])
     y_pred = np.where(rng.random(200) < 0.8, y_true, 1 - y_true)
     with caplog.at_level(logging.WARNING, logger="trainlab"):
-        a = audit(predictions(y_true, y_pred, {"grp": grp}, ["no", "yes"]), by=["grp"], bootstrap=100).audits[0]
+        a = audit(predictions(y_true, y_pred, {"grp": grp}, ["no", "yes"]), by=["grp"], bootstrap=100).data["audits"][0]
     note = next(n for n in a["notes"] if "'allyes'" in n)
     assert "one true class only, 'yes'" in note and "false-positive rate for 'yes' is undefined" in note
     assert "has one true class only" in caplog.text
@@ -137,7 +138,7 @@ def test_grouping_by_the_label_itself_is_called_out():
     y_true = rng.integers(0, 2, 300)
     y_pred = np.where(rng.random(300) < 0.8, y_true, 1 - y_true)
     gender = np.array(["Female", "Male"])[y_true]  # the coursework's mistake: the attribute is the label
-    a = audit(predictions(y_true, y_pred, {"gender": gender}, ["Female", "Male"]), by=["gender"], bootstrap=50).audits[0]
+    a = audit(predictions(y_true, y_pred, {"gender": gender}, ["Female", "Male"]), by=["gender"], bootstrap=50).data["audits"][0]
     assert any("the attribute is the target itself" in n for n in a["notes"])
 
 
@@ -157,7 +158,7 @@ def test_cli_writes_every_output_and_the_tables_agree_with_audit_json(tmp_path, 
                  "--reference", "White"]) == 0
     out = run / "audit"
     data = json.loads((out / "audit.json").read_text())
-    assert data["schema"] == "trainlab.audit/1" and data["n"] == len(frame) and data["favorable"] == "Male"
+    assert data["kind"] == "audit" and data["schema_version"] == 1 and data["n"] == len(frame) and data["favorable"] == "Male"
     assert [a["name"] for a in data["audits"]] == ["race", "race × gender"]
     assert data["audits"][0]["reference"] == "White" and data["audits"][0]["reference_reason"] == "given"
     # 'White' is not an intersection group: that audit says so and uses its largest group
@@ -190,7 +191,7 @@ def _planted_arrays():
 
 def test_reference_may_name_an_intersection_and_bootstrap_may_be_off():
     pred = planted(80, seed=1, extra_error=0.0)
-    a = audit(pred, by=["race,gender"], reference="White,Female", bootstrap=0).audits[0]
+    a = audit(pred, by=["race,gender"], reference="White,Female", bootstrap=0).data["audits"][0]
     assert a["reference"] == "White × Female"
     assert all(s["ci"] is None for g in a["groups"] for s in (g["accuracy"], g["macro_f1"]))
     assert not [f for f in a["flags"] if f["kind"] == "ci_excludes_zero"]
@@ -201,7 +202,7 @@ def test_reference_may_name_an_intersection_and_bootstrap_may_be_off():
 def test_missing_attribute_values_form_their_own_group():
     pred = planted(40, seed=0, extra_error=0.0)
     pred.frame.loc[:9, "race"] = np.nan
-    a = audit(pred, by=["race"], bootstrap=0, min_group_size=5).audits[0]
+    a = audit(pred, by=["race"], bootstrap=0, min_group_size=5).data["audits"][0]
     labels = [g["group"] for g in a["groups"]]
     assert labels[-1] == "(missing)" and a["groups"][-1]["count"] == 10
     assert sum(g["count"] for g in a["groups"]) == len(pred) and set(RACES) <= set(labels)
@@ -238,7 +239,7 @@ def test_intersecting_an_attribute_with_the_true_label_compares_within_each_clas
     # by the run's target name (from run.json) or by y_true: the same groups
     result = audit_cli(run, by=["race,gender"], bootstrap=300, seed=1)
     same = audit(predictions(y_true, y_pred, {"race": race}, ["Female", "Male"]), by=["race,y_true"], bootstrap=300, seed=1)
-    a, b = result.audits[0], same.audits[0]
+    a, b = result.data["audits"][0], same.data["audits"][0]
     assert a["by"] == ["race", "gender"] and [g["group"] for g in a["groups"]] == [g["group"] for g in b["groups"]]
     groups = {g["group"]: g for g in a["groups"]}
     assert set(groups) == {f"{r} × {c}" for r in "ABC" for c in ("Female", "Male")}
@@ -262,3 +263,43 @@ def test_grouping_by_the_true_label_alone_is_refused_with_the_reason():
         audit(pred, by=["y_true"], bootstrap=0)
     with pytest.raises(TrainlabError, match=r"no attribute column 'gender'.*'y_true' or 'sex' for the true label"):
         audit(pred, by=["race,gender"], bootstrap=0, target="sex")
+
+
+def test_a_rate_on_one_row_per_group_is_insufficient_evidence_never_flagged():
+    # Issue 13 item 9: a class with one row in each group (right in A, wrong in B) gave "TPR gap 100 points
+    # (CI 100 to 100)", flagged. Each (group, class) cell a rate rests on must hold --min-group-size rows.
+    rng = np.random.default_rng(0)
+    grp = np.repeat(["A", "B"], 150)
+    y_true = rng.integers(0, 2, 300)
+    y_true[[0, 150]] = 2
+    y_pred = np.where(rng.random(300) < 0.85, y_true, (y_true + 1) % 2)
+    y_pred[0], y_pred[150] = 2, 0
+    result = audit(predictions(y_true, y_pred, {"grp": grp}, ["a", "b", "rare"]), by=["grp"], bootstrap=200)
+    assert not result.flagged, [f.message for f in result.flags]
+    a = result.get("grp")
+    tpr = a.group("A").per_class["rare"]["tpr"]
+    assert tpr.value == 1.0 and tpr.ci is None and tpr.insufficient  # shown, with no interval (never a point)
+    assert "rests on 1 row(s) of true class 'rare'" in tpr.reason
+    gap = a.disparities["equal_opportunity_difference"].per_class["rare"]
+    assert gap.value is None and gap.insufficient
+    eo = [c for c in a.comparisons if c.measure == "equal_opportunity_difference" and c.cls == "rare"]
+    assert eo and eo[0].value is None and eo[0].insufficient and "group '" in eo[0].reason
+    for g in a.groups:  # every rate that has an interval has a width: none is a point resting on one row
+        for per in g.per_class.values():
+            for s in per.values():
+                assert s.ci is None or s.ci[1] > s.ci[0] or not s.insufficient
+    # the classes with enough rows are still compared
+    assert a.disparities["equal_opportunity_difference"].per_class["a"].value is not None
+
+
+def test_many_classes_with_a_random_group_column_raise_no_flag():
+    # Issue 13 item 9: 1,000 classes, a group column drawn at random: 15 flags, each a TPR gap on a handful of rows.
+    rng = np.random.default_rng(1)
+    n, k = 3000, 1000
+    y_true = rng.integers(0, k, n)
+    y_pred = np.where(rng.random(n) < 0.7, y_true, rng.integers(0, k, n))
+    grp = rng.choice(["A", "B"], n)
+    result = audit(predictions(y_true, y_pred, {"grp": grp}, [f"c{i}" for i in range(k)]), by=["grp"], bootstrap=100)
+    assert not result.flagged, [f.message for f in result.flags][:5]
+    eo = result.get("grp").disparities["equal_opportunity_difference"]
+    assert eo.value is None

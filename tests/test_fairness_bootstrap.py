@@ -53,7 +53,7 @@ def _all_stats(audit_dict):
 
 
 def test_intervals_contain_the_point_estimate():
-    a = audit(planted(300, seed=0, extra_error=0.1), by=["race"], bootstrap=300).audits[0]
+    a = audit(planted(300, seed=0, extra_error=0.1), by=["race"], bootstrap=300).data["audits"][0]
     for s in _all_stats(a):
         assert s["ci"][0] - 1e-12 <= s["value"] <= s["ci"][1] + 1e-12
     for name, d in a["disparities"].items():
@@ -66,7 +66,7 @@ def test_intervals_contain_the_point_estimate():
 
 def test_intervals_shrink_with_n():
     def width(n):
-        a = audit(planted(n, seed=5, extra_error=0.1), by=["race"], bootstrap=400).audits[0]
+        a = audit(planted(n, seed=5, extra_error=0.1), by=["race"], bootstrap=400).data["audits"][0]
         w = [g["accuracy"]["ci"][1] - g["accuracy"]["ci"][0] for g in a["groups"]]
         return np.mean(w), a["disparities"]["accuracy_gap"]["ci"][1] - a["disparities"]["accuracy_gap"]["ci"][0]
 

@@ -28,7 +28,7 @@ def test_binary_headline_figures_equal_fairlearn(seed):
     groups = ["a", "b", "c", "d"]
     g, y_true, y_pred = _random(2000, groups, 2, seed)
     pred = predictions(y_true, y_pred, {"grp": g}, ["neg", "pos"], seed)
-    d = audit(pred, by=["grp"], favorable="pos", bootstrap=50).audits[0]["disparities"]
+    d = audit(pred, by=["grp"], favorable="pos", bootstrap=50).data["audits"][0]["disparities"]
     kw = dict(y_true=y_true, y_pred=y_pred, sensitive_features=g)
     assert d["demographic_parity_difference"]["value"] == pytest.approx(demographic_parity_difference(**kw), abs=1e-12)
     assert d["demographic_parity_ratio"]["value"] == pytest.approx(demographic_parity_ratio(**kw), abs=1e-12)
@@ -45,7 +45,7 @@ def test_multiclass_per_class_figures_equal_fairlearn_one_vs_rest_and_headline_i
     g, y_true, y_pred = _random(2400, groups, 3, seed=5)
     classes = ["ant", "bee", "fly"]
     pred = predictions(y_true, y_pred, {"grp": g}, classes)
-    a = audit(pred, by=["grp"], bootstrap=50).audits[0]
+    a = audit(pred, by=["grp"], bootstrap=50).data["audits"][0]
     dp = a["disparities"]["demographic_parity_difference"]
     eo = a["disparities"]["equalized_odds_difference"]
     expected_dp, expected_eo = [], []
@@ -91,7 +91,7 @@ def test_aif360_definitions_on_hand_computed_vectors():
     #   equal_opportunity_difference  = 0.6 − 5/6                         = −0.2333…
     #   average_odds_difference       = ½[(0 − 0.25) + (0.6 − 5/6)]      = −0.241666…
     #   accuracy: priv (5 + 3) / 10 = 0.8, unpriv (3 + 5) / 10 = 0.8 → accuracy difference 0
-    a = audit(_hand_example(), by=["grp"], favorable="grant", reference="priv", min_group_size=1, bootstrap=0).audits[0]
+    a = audit(_hand_example(), by=["grp"], favorable="grant", reference="priv", min_group_size=1, bootstrap=0).data["audits"][0]
     rows = {c["measure"]: c for c in a["comparisons"] if c["group"] == "unpriv"}
     assert {c["reference"] for c in a["comparisons"]} == {"priv"}
     assert rows["disparate_impact"]["value"] == pytest.approx(0.5)
@@ -128,3 +128,15 @@ def test_measure_functions_treat_nan_as_undefined():
     assert M.worst(np.array([0.1, -0.4, 0.3]), kind="abs") == -0.4
     both = np.array([[0.1, 0.9], [0.5, 0.2]])  # (groups, classes)
     np.testing.assert_allclose(M.equalized_odds_difference(both, both[::-1], axis=0), [0.4, 0.7])
+
+
+def test_the_catalogue_is_what_the_audit_reports_and_the_docs_define():
+    from pathlib import Path
+
+    a = audit(_hand_example(), by=["grp"], favorable="grant", min_group_size=1, bootstrap=0).get("grp")
+    assert list(a.disparities) == [m.name for m in M.measures("disparity")]
+    assert [d.label for d in a.disparities.values()] == [m.label for m in M.measures("disparity")]
+    assert {c.measure for c in a.comparisons} == {m.name for m in M.measures("comparison")}
+    docs = (Path(__file__).parents[1] / "docs" / "fairness.md").read_text(encoding="utf-8")
+    for m in M.CATALOGUE:
+        assert f"`{m.name}`" in docs or m.scope == "flag", m.name

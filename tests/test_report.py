@@ -289,8 +289,9 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
     """A binary run (female/male) whose predictions are worse for one group ('south': 60% right, others 90%),
     audited by the real `trainlab audit` and mitigated by the real `trainlab mitigate`."""
     from trainlab.fairness.audit import audit
-    from trainlab.fairness.mitigate import mitigate_run
     from trainlab.artifacts.predictions import Predictions
+    from trainlab.fairness.folder import write_audit
+    from trainlab.fairness.mitigate import mitigate_run
 
     run = Path(root) / name
     rng = np.random.default_rng(seed)
@@ -305,7 +306,7 @@ def make_face_run(root: Path, name: str = "faces", *, n: int = 600, seed: int = 
                            ids=[f"face{i}" for i in range(n)], attributes=pd.DataFrame({"race": group})).frame
         Predictions.from_frame(frame).write(run / "predictions" / f"{split}.csv")
     evaluate(run, split="test").write(run)
-    audit(Predictions.read(run, "test"), by=["race"], bootstrap=200, seed=0).write(run / "audit")
+    write_audit(audit(Predictions.read(run, "test"), by=["race"], bootstrap=200, seed=0), run / "audit")
     mitigate_run(run, by="race", bootstrap=200)
     return run
 

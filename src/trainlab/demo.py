@@ -311,23 +311,26 @@ def _compare(demo: Demo) -> None:
 
 def _audit(demo: Demo) -> None:
     _need(demo, "face")
+    from trainlab.artifacts.audit import Disparity
     from trainlab.fairness.audit import audit
     from trainlab.artifacts.predictions import Predictions
+    from trainlab.fairness.folder import write_audit
 
     run = Path(demo.paths["face"])
     result = audit(Predictions.read(run, "test"), by=[GROUP_ATTRIBUTE], bootstrap=demo.settings.bootstrap, seed=demo.seed)
-    result.write(run / "audit")
+    write_audit(result, run / "audit")
     demo.paths["audit"] = str(run / "audit")
     grouping = result.audits[0]
-    gap = grouping["disparities"].get("accuracy_gap") or {}
-    worst = grouping["disparities"].get("worst_group_accuracy") or {}
+    none = Disparity(value=None)
+    gap = grouping.disparities.get("accuracy_gap") or none
+    worst = grouping.disparities.get("worst_group_accuracy") or none
     demo.figures["audit"] = {
-        "by": GROUP_ATTRIBUTE, "accuracy_gap": gap.get("value"), "accuracy_gap_ci": gap.get("ci"),
-        "lowest": gap.get("lowest"), "highest": gap.get("highest"), "worst_group": worst.get("group"),
-        "worst_group_accuracy": worst.get("value"), "flags": len(result.flags),
+        "by": GROUP_ATTRIBUTE, "accuracy_gap": gap.value, "accuracy_gap_ci": gap.ci,
+        "lowest": gap.lowest, "highest": gap.highest, "worst_group": worst.group,
+        "worst_group_accuracy": worst.value, "flags": len(result.flags),
     }
     log.info("audit by %s: accuracy gap %s (95%% CI %s), lowest for %s; %d flag(s)", GROUP_ATTRIBUTE,
-             _num(gap.get("value")), _interval(gap.get("ci")), gap.get("lowest"), len(result.flags))
+             _num(gap.value), _interval(gap.ci), gap.lowest, len(result.flags))
 
 
 def _mitigate(demo: Demo) -> None:

@@ -1,7 +1,8 @@
 """The fairness audit: any classifier's predictions, across any attributes, with uncertainty.
 
     result = audit(Predictions.read(run, "test"), by=["race", ["race", "gender"]], favorable="Male")
-    result.flagged, result.data["audits"][0]["disparities"]["demographic_parity_difference"]
+    result.flagged, result.get("race").disparities["demographic_parity_difference"].value
+    write_audit(result, out)   # audit.json (result.write), CSV tables, plots, summary.md
 
 The groups are the values of an attribute column of the predictions table (or the combinations of
 several: an intersection). Never the label itself: auditing by the target measures nothing, and the
@@ -11,65 +12,25 @@ audit says so when a grouping splits the rows by class. Definitions: docs/fairne
 from __future__ import annotations
 
 import json
-
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainlab.artifacts.audit import AuditResult
 from trainlab.errors import TrainlabError
 from trainlab.fairness.analysis import analyse
 from trainlab.fairness.bootstrap import CI_LEVEL
+from trainlab.fairness.folder import write_audit
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
 from trainlab.artifacts.predictions import Predictions
+from trainlab.fairness.prose import note_reference_elsewhere, summary_markdown
 from trainlab.utils.log import get_logger
 
-SCHEMA = "trainlab.audit/1"
 BOOTSTRAP_METHOD = (
     "group-stratified percentile bootstrap: rows resampled with replacement within each group "
     "(drawn as multinomial confusion counts, the same distribution); simultaneous max-t band for flags"
 )
 
 log = get_logger("fairness")
-
-
-@dataclass
-class AuditResult:
-    """The audit as one JSON-ready dict (``data``, the content of audit.json)."""
-
-    data: dict
-    outputs: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def audits(self) -> list[dict]:
-        return self.data["audits"]
-
-    @property
-    def flags(self) -> list[dict]:
-        return [f for a in self.audits for f in a["flags"]]
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    def get(self, name: str) -> dict:
-        """The audit of one grouping, by its name (``"race"``, ``"race × gender"``) or columns."""
-        want = name.replace(",", " × ")
-        for a in self.audits:
-            if a["name"] == want or ",".join(a["by"]) == name:
-                return a
-        raise KeyError(f"no audit named {name!r}; have {[a['name'] for a in self.audits]}")
-
-    def write(self, out: str | Path) -> dict[str, Path]:
-        """Write audit.json, the CSV tables, the plots and summary.md into ``out``."""
-        from trainlab.fairness.report import write_outputs
-
-        self.outputs = write_outputs(self, Path(out))
-        return self.outputs
-
-    def summary_markdown(self) -> str:
-        from trainlab.fairness.summary import summary_markdown
-
-        return summary_markdown(self.data)
 
 
 def _favorable(pred: Predictions, favorable: str | None) -> tuple[int | None, str]:
@@ -139,11 +100,10 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
                         bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed))
         entry["plots"] = plot_names(grouping.slug)
         if reference is not None and ref is None:
-            entry["notes"].insert(0, f"'{reference}' is not a group of '{grouping.name}'; the largest group is the reference here")
+            entry["notes"].insert(0, note_reference_elsewhere(reference, grouping.name))
         audits.append(entry)
     splits = sorted(set(predictions.frame["split"].astype(str))) if "split" in predictions.frame else []
     data = {
-        "schema": SCHEMA,
         "source": str(predictions.source) if predictions.source is not None else None,
         "split": splits[0] if len(splits) == 1 else (splits or None),
         "n": int(len(predictions)),
@@ -152,11 +112,9 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         "favorable_reason": fav_reason,
         "min_group_size": int(min_group_size),
         "bootstrap": {"resamples": int(bootstrap), "seed": int(seed), "ci_level": CI_LEVEL, "method": BOOTSTRAP_METHOD},
-        "flagged": any(a["flags"] for a in audits),
-        "flag_count": int(sum(len(a["flags"]) for a in audits)),
         "audits": audits,
     }
-    return AuditResult(data)
+    return AuditResult.model_validate(data)
 
 
 def run_target(target: Path) -> str | None:
@@ -192,8 +150,8 @@ def audit_cli(target, by, split: str = "test", favorable=None, reference=None, b
     result = audit(pred, by=by, favorable=favorable, reference=reference, bootstrap=bootstrap,
                    min_group_size=min_group_size, seed=seed, target=run_target(Path(target)))
     out = Path(out) if out is not None else default_out(Path(target), split)
-    result.write(out)
-    print(result.summary_markdown())
+    write_audit(result, out)
+    print(summary_markdown(result))
     print(f"\naudit written to {out}/ (audit.json, groups.csv, disparities.csv, comparisons.csv, flags.csv, summary.md, plots)")
     return result
 

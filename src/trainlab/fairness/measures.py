@@ -1,4 +1,8 @@
-"""Disparity measures over groups, as array functions (NaN = undefined).
+"""The catalogue of fairness measures, and the measures as array functions (NaN = undefined).
+
+:data:`CATALOGUE` is the one list of the measures the audit reports: their names (the keys of audit.json), plain
+names, definitions, what they compare and how, and which of them raise a flag. The audit, its prose, the
+mitigation table and the report's labels all read it; docs/fairness.md gives each definition with its source.
 
 Each function takes per-group rates with the groups on ``axis`` (any leading shape: one point
 estimate, or 1,000 bootstrap replicates at once) and returns the measure with that axis removed.
@@ -10,8 +14,99 @@ reference group. docs/fairness.md gives each definition with its source.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of the catalogue.
+
+    scope: ``disparity`` (over the compared groups; a headline in ``disparities``), ``comparison`` (each group
+        against the reference, in ``comparisons``) or ``flag`` (a rule's own figure, in ``flags``).
+    how: ``gap`` (max − min), ``ratio`` (min / max), ``worst`` (min over groups), ``either_gap`` (the larger of
+        the TPR and FPR gaps), ``difference`` / ``ratio`` / ``average_odds`` to the reference, and for a
+        ``disparity`` headline of a comparison, ``headline_of`` names the comparison it summarises.
+    rate: the rate compared (None: accuracy-free composite). per_class: one value per class (one-vs-rest).
+    worst_over: how a headline picks among classes (``max`` a difference, ``min`` a ratio) or, for a headline of a
+        comparison, among groups (``abs`` the largest in magnitude, ``min`` the lowest).
+    flagged_when_ci_excludes_zero: a ``ci_excludes_zero`` flag is raised when its simultaneous interval excludes 0.
+    summary: its title among the largest gaps of summary.md.
+    """
+
+    name: str
+    scope: str
+    how: str
+    rate: str | None
+    per_class: bool
+    worst_over: str
+    label: str
+    definition: str
+    flagged_when_ci_excludes_zero: bool = False
+    headline_of: str | None = None
+    summary: str | None = None  # its title in summary.md ({cls}: " of '<class>'"); None: not in the summary
+
+
+CATALOGUE: tuple[Measure, ...] = (
+    Measure("demographic_parity_difference", "disparity", "gap", "selection_rate", True, "max",
+            "Demographic parity difference", "max_g SR_g − min_g SR_g,  SR_g = P(Ŷ=k | A=g)", True,
+            summary="Selection rate{cls} (demographic parity)"),
+    Measure("demographic_parity_ratio", "disparity", "ratio", "selection_rate", True, "min",
+            "Demographic parity ratio (disparate impact, min/max)",
+            "min_g SR_g / max_g SR_g  (disparate impact between the extreme groups)"),
+    Measure("equal_opportunity_difference", "disparity", "gap", "tpr", True, "max",
+            "Equal opportunity difference (TPR gap)", "max_g TPR_g − min_g TPR_g,  TPR_g = P(Ŷ=k | Y=k, A=g)", True,
+            summary="True-positive rate{cls} (equal opportunity)"),
+    Measure("false_positive_rate_difference", "disparity", "gap", "fpr", True, "max",
+            "False-positive rate difference", "max_g FPR_g − min_g FPR_g,  FPR_g = P(Ŷ=k | Y≠k, A=g)", True),
+    Measure("equalized_odds_difference", "disparity", "either_gap", None, True, "max",
+            "Equalized odds difference", "max(max_g TPR_g − min_g TPR_g, max_g FPR_g − min_g FPR_g)",
+            summary="Equalized odds{cls} (larger of the TPR and FPR gaps)"),
+    Measure("statistical_parity_difference", "disparity", "headline", "selection_rate", True, "abs",
+            "Statistical parity difference (vs reference)",
+            "SR_g − SR_ref, the compared group with the largest |value|", headline_of="statistical_parity_difference"),
+    Measure("disparate_impact", "disparity", "headline", "selection_rate", True, "min",
+            "Disparate impact (vs reference)", "SR_g / SR_ref, the lowest over compared groups",
+            headline_of="disparate_impact"),
+    Measure("average_odds_difference", "disparity", "headline", None, True, "abs",
+            "Average odds difference (vs reference)",
+            "½[(FPR_g − FPR_ref) + (TPR_g − TPR_ref)], the compared group with the largest |value|",
+            headline_of="average_odds_difference"),
+    Measure("accuracy_gap", "disparity", "gap", "accuracy", False, "max",
+            "Accuracy gap (max − min over groups)", "max_g accuracy_g − min_g accuracy_g", True, summary="Accuracy"),
+    Measure("worst_group_accuracy", "disparity", "worst", "accuracy", False, "min",
+            "Worst-group accuracy", "min_g accuracy_g"),
+    # each compared group against the reference (AIF360: unprivileged − privileged, the reference as privileged)
+    Measure("statistical_parity_difference", "comparison", "difference", "selection_rate", True, "abs",
+            "Statistical parity difference (vs reference)", "SR_g − SR_ref"),
+    Measure("equal_opportunity_difference", "comparison", "difference", "tpr", True, "abs",
+            "Equal opportunity difference (vs reference)", "TPR_g − TPR_ref"),
+    Measure("false_positive_rate_difference", "comparison", "difference", "fpr", True, "abs",
+            "False-positive rate difference (vs reference)", "FPR_g − FPR_ref"),
+    Measure("disparate_impact", "comparison", "ratio", "selection_rate", True, "min",
+            "Disparate impact (vs reference)", "SR_g / SR_ref"),
+    Measure("average_odds_difference", "comparison", "average_odds", "tpr", True, "abs",
+            "Average odds difference (vs reference)", "½[(FPR_g − FPR_ref) + (TPR_g − TPR_ref)]"),
+    Measure("accuracy_difference", "comparison", "difference", "accuracy", False, "abs",
+            "Accuracy difference (vs reference)", "accuracy_g − accuracy_ref"),
+    # the four-fifths rule's own figure
+    Measure("selection_rate_ratio_to_highest", "flag", "ratio_to_highest", "selection_rate", True, "min",
+            "Selection rate ratio to the highest group (four-fifths rule)", "SR_g / max_h SR_h"),
+)
+FOUR_FIFTHS = 0.8
+
+
+def measures(scope: str) -> tuple[Measure, ...]:
+    """The catalogue's measures of one scope, in the order the audit reports them."""
+    return tuple(m for m in CATALOGUE if m.scope == scope)
+
+
+def measure(name: str, scope: str = "disparity") -> Measure:
+    for m in CATALOGUE:
+        if m.name == name and m.scope == scope:
+            return m
+    raise KeyError(f"no {scope} measure {name!r} in the catalogue")
 
 
 def _defined(x: np.ndarray, axis: int) -> np.ndarray:

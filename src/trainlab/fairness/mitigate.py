@@ -20,21 +20,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from trainlab.artifacts.audit import GroupingAudit
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
+from trainlab.fairness.folder import write_audit
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
 from trainlab.artifacts.predictions import Predictions
+from trainlab.fairness.measures import measures
 from trainlab.utils.io import write_json, write_table
 from trainlab.utils.log import get_logger
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
-# The before/after table: headline disparities of the audit (favorable class, or worst over classes)
-TABLE_MEASURES = (
-    "demographic_parity_difference", "demographic_parity_ratio", "equal_opportunity_difference",
-    "false_positive_rate_difference", "equalized_odds_difference", "statistical_parity_difference",
-    "disparate_impact", "average_odds_difference", "accuracy_gap", "worst_group_accuracy",
-)
-
 log = get_logger("fairness")
 
 
@@ -130,18 +126,19 @@ def _with_predictions(pred: Predictions, y_pred: np.ndarray) -> Predictions:
     return pred.with_y_pred(y_pred)
 
 
-def before_after(before: dict, after: dict, split: str) -> list[dict]:
-    """Rows of the before/after table from two audits (dicts of audit.json) of one grouping."""
+def before_after(before: GroupingAudit, after: GroupingAudit, split: str) -> list[dict]:
+    """Rows of the before/after table from two audits of one grouping."""
     rows = []
-    pairs = [("accuracy", before["overall"]["accuracy"], after["overall"]["accuracy"])]
-    pairs += [(m, before["disparities"].get(m), after["disparities"].get(m)) for m in TABLE_MEASURES]
+    pairs = [("accuracy", before.overall.accuracy, after.overall.accuracy)]
+    # every headline disparity of the catalogue (favorable class, or worst over classes)
+    pairs += [(m.name, before.disparities.get(m.name), after.disparities.get(m.name)) for m in measures("disparity")]
     for measure, b, a in pairs:
         if b is None or a is None:
             continue
-        change = a["value"] - b["value"] if a["value"] is not None and b["value"] is not None else None
-        rows.append({"split": split, "measure": measure, "class": b.get("class"),
-                     "before": b["value"], "before_ci": b["ci"], "after": a["value"], "after_ci": a["ci"],
-                     "change": change, "reason": b["reason"] or a["reason"]})
+        change = a.value - b.value if a.value is not None and b.value is not None else None
+        rows.append({"split": split, "measure": measure, "class": getattr(b, "cls", None),
+                     "before": b.value, "before_ci": b.ci, "after": a.value, "after_ci": a.ci,
+                     "change": change, "reason": b.reason or a.reason})
     return rows
 
 
@@ -233,7 +230,7 @@ def mitigate_run(run, by, constraint: str = "demographic_parity", favorable=None
                            "after_ci_high": r["after_ci"][1] if r["after_ci"] else None}
                           for r in result["record"]["before_after"]])
     write_table(table, out / "before_after.csv")
-    result["audit_after"].write(out / "audit")
+    write_audit(result["audit_after"], out / "audit")
     result["out"] = out
     return result
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainlab.fairness import measures as M
+from trainlab.fairness.rates import Counts, rates_from_counts
 
 STEPS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02)
 MAX_ROUNDS = 50
@@ -68,13 +69,8 @@ class _State:
         if gi is not None:
             s, t = s.copy(), t.copy()
             s[gi], t[gi] = sel, tp
-        n = self.n[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sr = s / n
-            tpr = np.where(self.pos > 0, t / np.where(self.pos > 0, self.pos, 1), np.nan)
-            neg = n - self.pos
-            fpr = np.where(neg > 0, (s - t) / np.where(neg > 0, neg, 1), np.nan)
-        gap = parity_gap(sr, tpr, fpr, constraint)
+        rates = rates_from_counts(Counts(n=self.n, pos=self.pos, sel=s, tp=t))  # the audit's rates, one implementation
+        gap = parity_gap(rates["selection_rate"], rates["tpr"], rates["fpr"], constraint)
         accuracy = t.sum() / self.n.sum()
         return (max(gap - tolerance, 0.0), -accuracy), gap, accuracy
 

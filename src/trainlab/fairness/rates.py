@@ -116,6 +116,32 @@ def undefined_reason(metric: str, c: Counts, g: int, k: int | None, classes: lis
     return None
 
 
+# The rows each one-vs-rest rate rests on (its denominator): a rate on fewer rows than the audit's minimum is
+# "insufficient evidence" (shown, with no interval, never compared or flagged). Rates not listed rest on n_g.
+def support(metric: str, c: Counts) -> np.ndarray:
+    """Rows under ``metric`` for every (group, class): n_g, pos_gk, n_g − pos_gk, or pos_gk + sel_gk."""
+    if metric == "tpr":
+        return c.pos
+    if metric == "fpr":
+        return c.n[..., None] - c.pos
+    if metric == "f1":
+        return c.pos + c.sel
+    if metric in PER_CLASS:
+        return np.broadcast_to(c.n[..., None], c.pos.shape)
+    return c.n
+
+
+def insufficient_reason(metric: str, c: Counts, g: int, k: int | None, classes: list[str], minimum: int) -> str | None:
+    """"insufficient evidence: ..." when the rate of group g (class k) rests on fewer than ``minimum`` rows."""
+    rows = support(metric, c)[g] if k is None else support(metric, c)[g, k]
+    if rows == 0 or rows >= minimum:
+        return None
+    what = {"tpr": f"row(s) of true class '{classes[k]}'" if k is not None else "rows",
+            "fpr": f"row(s) of a class other than '{classes[k]}'" if k is not None else "rows",
+            "f1": f"row(s) of or predicted '{classes[k]}'" if k is not None else "rows"}.get(metric, "row(s)")
+    return f"insufficient evidence: rests on {int(rows)} {what}, fewer than the minimum {minimum}"
+
+
 def _base_rate(y_true, y_pred, sample_weight=None) -> float:
     """Weighted share of positive true labels, P(Y = 1)."""
     return float(np.average(np.asarray(y_true, dtype=np.float64), weights=sample_weight))

@@ -1,4 +1,4 @@
-"""Write an audit to a folder: audit.json, CSV tables, plots, summary.md (all atomic writes).
+"""Write an audit to its folder: audit.json (the artifact), CSV tables, plots, summary.md (all atomic writes).
 
 The CSV tables are flattened views of audit.json (one source of truth):
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainlab.utils.io import atomic_write_text, write_json, write_table
+from trainlab.artifacts.audit import AuditResult
+from trainlab.utils.io import atomic_write_text, write_table
 
 
 def _ci(s: dict | None, i: int):
@@ -44,7 +45,7 @@ def disparities_table(data: dict) -> pd.DataFrame:
     rows = []
     for a in data["audits"]:
         for measure, d in a["disparities"].items():
-            entries = [("headline", d.get("class"), d)] + [("per_class", c, e) for c, e in d.get("per_class", {}).items()]
+            entries = [("headline", d.get("class"), d)] + [("per_class", c, e) for c, e in (d.get("per_class") or {}).items()]
             for scope, cls, e in entries:
                 rows.append({"audit": a["name"], "measure": measure, "scope": scope, "class": cls,
                              "value": e["value"], "ci_low": _ci(e, 0), "ci_high": _ci(e, 1), "reason": e["reason"],
@@ -78,17 +79,19 @@ def flags_table(data: dict) -> pd.DataFrame:
                                        "ci_high", "message"])
 
 
-def write_outputs(result, out: Path) -> dict[str, Path]:
+def write_audit(result: AuditResult, out: str | Path) -> dict[str, Path]:
+    """Write audit.json, the CSV tables, summary.md and the plots into ``out``; returns name -> path."""
     from trainlab.fairness.plots import plot_audit
+    from trainlab.fairness.prose import summary_markdown
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = result.data
-    paths = {"audit.json": write_json(out / "audit.json", data)}
+    paths = {"audit.json": result.write(out)}
     for name, table in (("groups.csv", groups_table), ("disparities.csv", disparities_table),
                         ("comparisons.csv", comparisons_table), ("flags.csv", flags_table)):
         paths[name] = write_table(table(data), out / name)
-    paths["summary.md"] = atomic_write_text(out / "summary.md", result.summary_markdown())
+    paths["summary.md"] = atomic_write_text(out / "summary.md", summary_markdown(result))
     for path in plot_audit(data, out):
         paths[f"plots/{path.name}"] = path
     return paths
