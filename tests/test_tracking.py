@@ -83,3 +83,37 @@ def test_a_failing_tracker_is_dropped_not_fatal(tmp_path):
     trackers.epoch(1, {"a": 1.0})
     trackers.epoch(2, {"a": 1.0})
     assert seen == [1, 2] and [t.name for t in trackers.trackers] == ["good"]
+
+
+def test_trainlab_train_logs_to_both_trackers(tmp_path):
+    """A real run with output.trackers: MLflow holds every epoch and the test metrics, TensorBoard the curves."""
+    import numpy as np
+    from mlflow.tracking import MlflowClient
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from trainlab.cli import main
+
+    root = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for split, n in {"train": 16, "val": 6, "test": 6}.items():
+        for i in range(n):
+            folder = root / split / f"c{i % 2}"
+            folder.mkdir(parents=True, exist_ok=True)
+            img = rng.integers(0, 60, (12, 12, 3)).astype(np.uint8) + np.uint8(120 * (i % 2))
+            Image.fromarray(img).save(folder / f"{split}{i}.png")
+    runs = tmp_path / "runs"
+    assert main(["train", "ip102-seed-cnn", f"data.root={root}", "data.format=imagefolder", "data.image_size=12",
+                 "train.epochs=2", "train.batch_size=8", f"output.runs={runs}", "output.name=t",
+                 "output.trackers=[mlflow,tensorboard]", "output.experiment=tracked"]) == 0
+    client = MlflowClient(f"sqlite:///{runs / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("tracked").experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "t"
+    assert run.data.params["train.epochs"] == "2" and run.data.params["data.image_size"] == "[12, 12]"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_acc")] == [1, 2]
+    assert "test_accuracy" in run.data.metrics
+    assert {"plots", "metrics.json", "config.yaml", "run.json"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
+    events = EventAccumulator(str(runs / "t" / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train_loss")] == [1, 2]
+    assert "test/test_accuracy" in events.Tags()["scalars"]

@@ -195,6 +195,7 @@ class Session:
         """Record an ending (failed, interrupted) if this session owns the status; never raises."""
         if not self.owns_status:
             return
+        self.writer.finish_tracking(fields["status"].value)
         try:
             self.writer.update(**fields)
         except Exception as exc:  # the disk may be the problem: say so, keep the first error
@@ -438,6 +439,9 @@ def fit(s: Session):
     resumed = list(s.writer.record.resumed) + ([now()] if s.resumed else [])
     s.writer.update(status=RunStatus.running, error=None, failed_epoch=None, failed_step=None, resumed=resumed,
                     command=list(sys.argv), created=s.writer.record.created or now(), **s.facts)
+    o = s.cfg.output
+    s.writer.start_tracking(o.trackers, params=s.cfg.to_dict(), tracking_uri=o.tracking_uri,
+                            experiment=o.experiment or Path(s.where).name.removesuffix(".yaml"))
     result = trainer.fit()
     s.writer.update(status=RunStatus.trained, stopped_early=result.status == "stopped-early",
                     epochs_done=result.epochs_run, best_epoch=result.best_epoch, best_metric=result.best_metric)
@@ -472,6 +476,7 @@ def publish(s: Session, result) -> None:
         gallery_for_run(s.run_dir)  # pictures of the errors: top losses, confused pairs, groups, saliency
     final = RunStatus.stopped_early if result.status == "stopped-early" else RunStatus.finished
     s.writer.update(status=final, finished=now())
+    s.writer.finish_tracking(final.value)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -60,6 +60,32 @@ class RunWriter:
         self.record = record
         self.enabled = enabled
         self.weights_metadata = dict(weights_metadata or {})
+        self.trackers = None  # trainlab.tracking.Trackers: copies of the run's progress for a dashboard
+
+    # ---- experiment trackers (MLflow, TensorBoard): a copy, never a reason to fail ----------------
+    def start_tracking(self, names, *, params: dict, experiment: str, tracking_uri: str | None) -> None:
+        if self.enabled and names and self.trackers is None:
+            from trainlab.tracking import open_trackers
+
+            self.trackers = open_trackers(names, run_dir=self.folder, run_name=self.folder.name, params=params,
+                                          experiment=experiment, tracking_uri=tracking_uri)
+
+    def finish_tracking(self, status: str) -> None:
+        """The final metrics and the run's files to every tracker, which is then closed (once)."""
+        if not self.trackers:
+            return
+        from trainlab.artifacts.metrics import Metrics
+
+        metrics = {}
+        try:
+            if Metrics.exists_in(self.folder):
+                m = Metrics.read(self.folder)
+                metrics = {f"test_{k}": v for k, v in m.model_dump().items() if isinstance(v, float)}
+        except TrainlabError:  # unreadable metrics: the trackers still get the status and the files
+            pass
+        files = [self.folder / name for name in ("plots", "metrics.json", "config.yaml", "run.json", "audit", "report.html")]
+        trackers, self.trackers = self.trackers, None
+        trackers.finish(status=status, metrics=metrics, files=files)
 
     # ---- run.json ------------------------------------------------------------------------------
     def update(self, **fields: Any) -> None:
@@ -95,6 +121,8 @@ class RunWriter:
             timings["train_s"] = round(timings.get("train_s", 0.0) + row["time_s"], 2)  # summed over sessions
             self.update(epochs_done=row["epoch"], best_epoch=trainer.best_epoch, best_metric=trainer.best_metric,
                         last_epoch=row, timings=timings)
+        if self.trackers:
+            self.trackers.epoch(row["epoch"], row)
 
     def save_checkpoint(self, trainer: Trainer, name: str) -> None:
         state = trainer.state_dict()  # on every process (it may gather from all of them)
