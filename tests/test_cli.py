@@ -8,7 +8,7 @@ from trainlab.cli import build_parser, main
 
 VERBS = [
     ["data", "inspect"], ["data", "cache"], ["data", "demo"], ["train"], ["predict"], ["evaluate"],
-    ["compare"], ["summary"], ["runs"], ["export"], ["audit"], ["mitigate"], ["sine"], ["fit-function"], ["demo"], ["report"],
+    ["compare"], ["summary"], ["runs"], ["export"], ["card"], ["audit"], ["mitigate"], ["sine"], ["fit-function"], ["demo"], ["report"],
 ]
 
 

@@ -122,6 +122,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_card(args) -> int:
+    from trainlab.card import build_card
+
+    card = build_card(args.run)
+    path = card.write(args.out)
+    print(f"{card.summary()} -> {path}")
+    return 0
+
+
 def cmd_runs(args) -> int:
     from trainlab.runs import format_runs, list_runs
 
@@ -334,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="file to write (default: <run>/export/model.onnx or model.pt)")
     p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="which checkpoint (default best)")
     p.set_defaults(func=cmd_export)
+    p = verbs.add_parser("card", help="a model card (README.md with YAML front matter) from the run's record, metrics and audit")
+    p.add_argument("run", type=_run, help="run folder, 'latest', or a unique prefix of a run's name")
+    p.add_argument("--out", type=Path, default=None, help="file to write (default: <run>/README.md)")
+    p.set_defaults(func=cmd_card)
     p = verbs.add_parser("runs", help="list the runs in a folder: name, recipe, status, best metric, when")
     p.add_argument("folder", nargs="?", type=Path, default=Path("runs"), help="runs folder (default ./runs)")
     p.set_defaults(func=cmd_runs)
