@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from trainlab.evaluate.compare import compare
-from trainlab.evaluate.evaluate import evaluate
-from trainlab.evaluate.metrics import check_arrays, compute_metrics
-from trainlab.evaluate.paired import ScoredRun, compare_sides
+from trainlab.evaluation.compare import compare
+from trainlab.evaluation.evaluate import evaluate
+from trainlab.evaluation.metrics import check_arrays, compute_metrics
+from trainlab.evaluation.paired import ScoredRun, compare_sides
 from trainlab.artifacts.predictions import Predictions
 
 

@@ -25,7 +25,7 @@ from scipy.stats import binom
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _paired_synth import draw_pair, true_difference  # noqa: E402
 
-from trainlab.evaluate.paired import HEADLINE, compare_sides  # noqa: E402
+from trainlab.evaluation.paired import HEADLINE, compare_sides  # noqa: E402
 
 A, B, NULL = (1.0, 0.2), (0.75, -0.1), (0.9, 0.0)
 SKEWS = {"balanced": 0.5, "skewed": 0.1}

@@ -50,7 +50,7 @@ def load_images(args):
 
 def one(args) -> dict:
     """One configuration (run in its own process)."""
-    from trainlab.train.host_memory import keep_freed_memory
+    from trainlab.training.host_memory import keep_freed_memory
 
     tuned = keep_freed_memory()  # as `trainlab train` does, before torch is imported
     import numpy as np
@@ -60,8 +60,8 @@ def one(args) -> dict:
     from trainlab.data.augment import BatchAugment, KerasAffine
     from trainlab.data.loader import BatchLoader, Normalize
     from trainlab.models.registry import create_model
-    from trainlab.train.distributed import DistInfo
-    from trainlab.train.trainer import Trainer
+    from trainlab.training.distributed import DistInfo
+    from trainlab.training.trainer import Trainer
     from trainlab.utils.device import pick_device
 
     device = pick_device(args.device)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from trainlab.evaluate.paired import HEADLINE, ScoredRun
+from trainlab.evaluation.paired import HEADLINE, ScoredRun
 
 
 def truth(mu: float, bias: float, prevalence: float, sigma: float) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 Every import counts, also one inside a function (a lazy import is still a dependency). The rules:
 
-* judges (``trainlab.evaluate``, ``trainlab.fairness``) never import ``trainlab.models`` or ``trainlab.train``:
+* judges (``trainlab.evaluation``, ``trainlab.fairness``) never import ``trainlab.models`` or ``trainlab.training``:
   they read the predictions table and nothing else of a model;
 * the report (``trainlab.report``) imports only artifacts, its own modules and the shared helpers
   (``trainlab.errors``, ``trainlab.utils``), and no library that trains or scores (torch, timm, sklearn, fairlearn):
@@ -94,7 +94,7 @@ def test_the_parser_sees_function_level_and_relative_imports(tmp_path):
 
 
 def test_judges_never_import_models_or_training():
-    assert _violations(("trainlab.evaluate", "trainlab.fairness"), forbidden=("trainlab.models", "trainlab.train")) == []
+    assert _violations(("trainlab.evaluation", "trainlab.fairness"), forbidden=("trainlab.models", "trainlab.training")) == []
 
 
 def test_the_report_imports_only_artifacts_and_its_own_helpers():
@@ -153,10 +153,10 @@ def test_a_cycle_is_caught(monkeypatch):
 def test_a_forbidden_edge_is_caught(rule, monkeypatch):
     """The checks are not vacuous: a planted import across each edge is reported."""
     if rule == "judges":
-        monkeypatch.setitem(GRAPH, "trainlab.evaluate.metrics", GRAPH["trainlab.evaluate.metrics"] | {"trainlab.models.registry"})
-        assert _violations(("trainlab.evaluate",), forbidden=("trainlab.models",)) == [
-            "trainlab.evaluate.metrics imports trainlab.models.registry"]
+        monkeypatch.setitem(GRAPH, "trainlab.evaluation.metrics", GRAPH["trainlab.evaluation.metrics"] | {"trainlab.models.registry"})
+        assert _violations(("trainlab.evaluation",), forbidden=("trainlab.models",)) == [
+            "trainlab.evaluation.metrics imports trainlab.models.registry"]
     else:
-        monkeypatch.setitem(GRAPH, "trainlab.report.collect", GRAPH["trainlab.report.collect"] | {"trainlab.evaluate.evaluate"})
+        monkeypatch.setitem(GRAPH, "trainlab.report.collect", GRAPH["trainlab.report.collect"] | {"trainlab.evaluation.evaluate"})
         assert _violations(("trainlab.report",), allowed=("trainlab.report", "trainlab.artifacts", *SHARED)) == [
-            "trainlab.report.collect imports trainlab.evaluate.evaluate"]
+            "trainlab.report.collect imports trainlab.evaluation.evaluate"]

@@ -114,4 +114,4 @@ def test_models_package_has_no_import_cycle_and_its_leaves_are_leaves():
 
     assert [m for m in graph if m in reach(m, set())] == []  # no module reaches itself
     assert not any("param_groups" in line for line in (SRC / "models" / "backbones.py").read_text().splitlines()
-                   if line.lstrip().startswith("def "))  # optimizer policy lives in trainlab.train.param_groups
+                   if line.lstrip().startswith("def "))  # optimizer policy lives in trainlab.training.param_groups

@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.artifacts.compare import Comparison
-from trainlab.evaluate.compare import compare
+from trainlab.evaluation.compare import compare
 from trainlab.artifacts.predictions import Predictions
 
 CLASSES = ["cat", "dog", "eel"]

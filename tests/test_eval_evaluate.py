@@ -11,8 +11,8 @@ from sklearn import metrics as skm
 
 from trainlab.cli import main
 from trainlab.artifacts.metrics import Metrics
-from trainlab.evaluate.evaluate import evaluate, output_folder
-from trainlab.evaluate.plots import confusion_matrix_figure
+from trainlab.evaluation.evaluate import evaluate, output_folder
+from trainlab.evaluation.plots import confusion_matrix_figure
 from trainlab.artifacts.predictions import Predictions
 
 CLASSES = ["ant", "bee", "cricket", "dragonfly", "earwig", "flea"]

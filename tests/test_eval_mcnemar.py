@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from trainlab.evaluate.mcnemar import holm, mcnemar, mcnemar_exact_p
+from trainlab.evaluation.mcnemar import holm, mcnemar, mcnemar_exact_p
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from trainlab.evaluate.calibration import calibration_bins, expected_calibration_error
-from trainlab.evaluate.metrics import compute_metrics, top_confusions
+from trainlab.evaluation.calibration import calibration_bins, expected_calibration_error
+from trainlab.evaluation.metrics import compute_metrics, top_confusions
 
 # the reference sklearn calls below warn on the edge cases on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -7,7 +7,7 @@ from scipy.stats import binom
 from sklearn import metrics as skm
 
 from _paired_synth import draw_pair, true_difference
-from trainlab.evaluate.paired import HEADLINE, ScoredRun, compare_sides, full_sample, item_counts, verdict
+from trainlab.evaluation.paired import HEADLINE, ScoredRun, compare_sides, full_sample, item_counts, verdict
 
 
 def _run(n, k, seed, *, ties):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from trainlab.evaluate import ranking
-from trainlab.evaluate.metrics import compute_metrics
+from trainlab.evaluation import ranking
+from trainlab.evaluation.metrics import compute_metrics
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

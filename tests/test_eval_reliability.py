@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainlab.evaluate import plots as P
-from trainlab.evaluate.calibration import MIN_PER_BIN, calibration_bins, equal_count_bins, reliability_bins
+from trainlab.evaluation import plots as P
+from trainlab.evaluation.calibration import MIN_PER_BIN, calibration_bins, equal_count_bins, reliability_bins
 
 
 def _items(n, seed=0, k=4):

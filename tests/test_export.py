@@ -11,7 +11,7 @@ from PIL import Image
 from trainlab.cli import main
 from trainlab.data.images import decode_image
 from trainlab.export import read_metadata
-from trainlab.train.predict import load_run_model, predict_paths
+from trainlab.training.predict import load_run_model, predict_paths
 
 CLASSES = ["dark", "light", "red"]
 

@@ -10,7 +10,7 @@ from timm.data import resolve_model_data_config
 from trainlab.errors import TrainlabError
 from trainlab.models.factory import create_model
 from trainlab.models.weights import load_weights, save_weights
-from trainlab.train.param_groups import param_groups
+from trainlab.training.param_groups import param_groups
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import GlobalBatchNorm, KeyedDropout, convert_batchnorm, unkeyed_randomness
 from trainlab.models.factory import create_model
 from trainlab.models.sample_context import sample_context
-from trainlab.train.randomness import check_resume_layout, layout_dependent
+from trainlab.training.randomness import check_resume_layout, layout_dependent
 from trainlab.utils.keyed_random import keyed_uniform
 
 

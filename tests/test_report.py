@@ -18,7 +18,7 @@ import pytest
 
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.evaluate.evaluate import evaluate
+from trainlab.evaluation.evaluate import evaluate
 from trainlab.artifacts.predictions import Predictions
 from trainlab.report.blocks import fmt, fmt_p
 from trainlab.report.html import build_report
@@ -353,7 +353,7 @@ def test_audit_and_mitigation_numbers_equal_their_json_and_names_are_escaped(tmp
 
 
 def test_compare_folder_given_is_used_not_recomputed(two_runs, tmp_path):
-    from trainlab.evaluate.compare import compare
+    from trainlab.evaluation.compare import compare
 
     cmp = tmp_path / "cmp"
     compare(list(two_runs), names=["A", "B"]).write(cmp)

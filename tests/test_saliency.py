@@ -12,7 +12,7 @@ from trainlab.cli import main
 from trainlab.data.images import decode_image
 from trainlab.artifacts.predictions import Predictions
 from trainlab.saliency import blend, grad_cam, last_conv, overlays_for_run
-from trainlab.train.predict import load_run_model
+from trainlab.training.predict import load_run_model
 
 pytest.importorskip("captum", reason="the saliency extra (captum) is part of the test extra")
 

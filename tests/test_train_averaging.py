@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from trainlab.train.averaging import ema_wins, make_ema, tta_proba
+from trainlab.training.averaging import ema_wins, make_ema, tta_proba
 
 
 def _net():

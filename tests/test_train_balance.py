@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainlab.errors import TrainlabError
-from trainlab.train.balance import balanced_draw, class_counts, class_weights
+from trainlab.training.balance import balanced_draw, class_counts, class_weights
 
 
 def test_weights_are_n_over_k_n_c():

@@ -8,7 +8,7 @@ import torch
 
 from trainlab.artifacts.budget_plan import BudgetPlan
 from trainlab.errors import TrainlabError
-from trainlab.train.budget import describe_plan, format_duration, format_eta, parse_duration, plan_epochs, replan
+from trainlab.training.budget import describe_plan, format_duration, format_eta, parse_duration, plan_epochs, replan
 
 
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("15m", 900), ("1h30m", 5400), ("1h", 3600), ("2m30s", 150),

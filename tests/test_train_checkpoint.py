@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from trainlab.errors import TrainlabError
-from trainlab.train import checkpoint as ckpt
+from trainlab.training import checkpoint as ckpt
 
 
 def net(fill=None):
@@ -99,7 +99,7 @@ def test_process_killed_while_writing_leaves_a_complete_checkpoint(tmp_path):
     child = textwrap.dedent(
         f"""
         import sys, torch
-        from trainlab.train import checkpoint as ckpt
+        from trainlab.training import checkpoint as ckpt
         model = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.Linear(512, 512))  # 2 MB
         version = int(sys.argv[1])
         while True:

@@ -27,8 +27,8 @@ from trainlab.config import AugmentSection, TrainSection
 from trainlab.data.loader import BatchLoader, shard_plan
 from trainlab.errors import TrainlabError
 from trainlab.models.factory import create_model
-from trainlab.train.trainer import Trainer
-from trainlab.train.writer import RunWriter
+from trainlab.training.trainer import Trainer
+from trainlab.training.writer import RunWriter
 
 SIZE, CLASSES, N_TRAIN, N_VAL = 12, 3, 101, 37
 VAL = np.arange(N_TRAIN, N_TRAIN + N_VAL)
@@ -236,7 +236,7 @@ def test_two_nodes_on_loopback_match_one_process(tmp_path, single):
 
 
 def worker(out: Path, names: list[str]) -> None:
-    from trainlab.train import distributed
+    from trainlab.training import distributed
 
     info = distributed.setup("cpu")
     try:

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from trainlab.cli import main
-from trainlab.train import checkpoint as ckpt
+from trainlab.training import checkpoint as ckpt
 
 SMALL = ["data.image_size=24", "train.batch_size=8", "train.lr=0.002", "train.seed=1", "train.prefetch=0"]
 
@@ -72,7 +72,7 @@ def assert_complete(run, epochs):
 def test_two_runs_started_in_the_same_second_get_two_folders(data, tmp_path):
     same_second = """
         import datetime as _dt
-        import trainlab.train.run as R
+        import trainlab.training.run as R
         class Frozen(_dt.datetime):
             @classmethod
             def now(cls, tz=None):
@@ -91,7 +91,7 @@ def test_two_runs_started_in_the_same_second_get_two_folders(data, tmp_path):
 # ---- 2. killed after the last checkpoint, before the predictions ------------------------------
 def test_resume_writes_what_a_run_killed_before_its_predictions_lacks(data, tmp_path, capsys):
     die = """
-        import trainlab.train.run as R
+        import trainlab.training.run as R
         R._write_predictions = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
     """
     proc = child(args(data, tmp_path, "train.epochs=2", "output.name=k"), die)
@@ -113,7 +113,7 @@ def test_resume_writes_what_a_run_killed_before_its_predictions_lacks(data, tmp_
 # ---- 3. a named run killed during its first checkpoint write ----------------------------------
 def test_a_named_run_killed_in_its_first_checkpoint_write_can_be_resumed(data, tmp_path, capsys):
     die = """
-        import trainlab.train.checkpoint as C
+        import trainlab.training.checkpoint as C
         def half_then_die(state, path):
             open(path, "wb").write(b"PK half a zip")
             os.kill(os.getpid(), signal.SIGKILL)
@@ -232,7 +232,7 @@ def test_a_full_disk_fails_the_run_keeps_the_last_checkpoint_and_leaves_no_parti
 # ---- 6. SIGTERM --------------------------------------------------------------------------------
 def test_sigterm_interrupts_like_ctrl_c_and_the_run_resumes(data, tmp_path, capsys):
     term_in_epoch_2 = """
-        from trainlab.train.trainer import Trainer
+        from trainlab.training.trainer import Trainer
         real, calls = Trainer._check_finite, [0]
         def check(self, *a, **k):
             calls[0] += 1

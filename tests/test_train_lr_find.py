@@ -10,7 +10,7 @@ from PIL import Image
 from trainlab.artifacts.lr_find import LRFindResult
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.train.lr_find import lr_range_test, suggest
+from trainlab.training.lr_find import lr_range_test, suggest
 
 
 def _problem(seed=0):

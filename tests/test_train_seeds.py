@@ -11,7 +11,7 @@ from scipy import stats
 from trainlab.artifacts.seed_group import SeedGroupSummary
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.train.seeds import seed_list, summarize
+from trainlab.training.seeds import seed_list, summarize
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 
 from trainlab.data.loader import BatchLoader
-from trainlab.train import distributed
+from trainlab.training import distributed
 
 
 @pytest.fixture

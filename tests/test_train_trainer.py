@@ -11,10 +11,10 @@ from trainlab.config import AugmentSection, TrainSection
 from trainlab.data.augment import uint8_policy
 from trainlab.data.loader import BatchLoader
 from trainlab.errors import TrainlabError
-from trainlab.train import checkpoint as ckpt
-from trainlab.train.policy import lr_factor
-from trainlab.train.trainer import NonFiniteLoss, Trainer
-from trainlab.train.writer import RunWriter
+from trainlab.training import checkpoint as ckpt
+from trainlab.training.policy import lr_factor
+from trainlab.training.trainer import NonFiniteLoss, Trainer
+from trainlab.training.writer import RunWriter
 
 SIZE = 16
 NUM_CLASSES = 4

@@ -89,8 +89,8 @@ def cmd_data_demo(args) -> int:
 
 # ---- training ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from trainlab.train.run import train_from_recipe
-    from trainlab.train.seeds import seed_list, train_seed_group
+    from trainlab.training.run import train_from_recipe
+    from trainlab.training.seeds import seed_list, train_seed_group
 
     recipe, overrides = args.recipe, list(args.overrides)
     if recipe is not None and "=" in recipe and not Path(recipe).exists():  # `train --resume RUN key=value`
@@ -108,7 +108,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_lr_find(args) -> int:
-    from trainlab.train.lr_find import lr_find_cli
+    from trainlab.training.lr_find import lr_find_cli
 
     lr_find_cli(args.recipe, list(args.overrides), out=args.out, seeds=args.seeds, start_lr=args.start, end_lr=args.end,
                 steps=args.steps, rule=args.rule)
@@ -145,7 +145,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from trainlab.train.predict import default_out, predict
+    from trainlab.training.predict import default_out, predict
 
     table = predict(args.run, args.inputs, checkpoint=args.checkpoint, batch_size=args.batch_size,
                     device=args.device, on_bad_image=args.on_bad_image)
@@ -157,7 +157,7 @@ def cmd_predict(args) -> int:
 
 # ---- judging -----------------------------------------------------------------------------
 def cmd_evaluate(args) -> int:
-    from trainlab.evaluate.evaluate import evaluate, output_folder
+    from trainlab.evaluation.evaluate import evaluate, output_folder
 
     result = evaluate(args.target, split=args.split)
     folder = output_folder(args.target, args.out)
@@ -175,7 +175,7 @@ def cmd_gallery(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from trainlab.evaluate.compare import compare, split_sides
+    from trainlab.evaluation.compare import compare, split_sides
 
     groups = split_sides(args.runs)
     result = compare([] if groups else args.runs, names=args.names, split=args.split, groups=groups,

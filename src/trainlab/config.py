@@ -97,7 +97,7 @@ class TrainSection:
     compile: bool = False  #: torch.compile the model
     deterministic: bool = False  #: seeded, deterministic kernels: a resumed run equals an uninterrupted one
     seed: int = 0
-    seeds: list[int] = field(default_factory=list)  #: a seed group: one run per seed and one summary (trainlab.train.seeds)
+    seeds: list[int] = field(default_factory=list)  #: a seed group: one run per seed and one summary (trainlab.training.seeds)
     monitor: Literal["val_acc", "val_loss"] = "val_acc"  #: metric for the best checkpoint and early stopping
     patience: int = 0  #: early stopping after this many epochs without improvement; 0 = off
     min_delta: float = 0.0  #: smallest change of the monitored metric that counts as an improvement

@@ -278,7 +278,7 @@ def _train(demo: Demo, key: str, name: str, recipe: dict) -> Path:
 
     import yaml
 
-    from trainlab.train.run import train_from_recipe
+    from trainlab.training.run import train_from_recipe
 
     recipe = {**recipe, "output": {"runs": str(demo.out / "runs"), "name": name},
               "data": {**recipe["data"], "cache_dir": str((demo.out / "cache").resolve())}}  # the demo's caches stay in its folder
@@ -299,7 +299,7 @@ def _train(demo: Demo, key: str, name: str, recipe: dict) -> Path:
 
 def _compare(demo: Demo) -> None:
     _need(demo, "seed_cnn", "transfer")
-    from trainlab.evaluate.compare import compare
+    from trainlab.evaluation.compare import compare
 
     folder = demo.out / "compare"
     result = compare([demo.paths["seed_cnn"], demo.paths["transfer"]], names=["seed CNN", "transfer"])

@@ -61,7 +61,7 @@ def export_run(run: str | Path, *, fmt: str = "onnx", out: str | Path | None = N
     """Export a run's checkpoint; returns where it went and the metadata embedded."""
     import torch
 
-    from trainlab.train.predict import load_run_model
+    from trainlab.training.predict import load_run_model
 
     if fmt not in FORMATS:
         raise TrainlabError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")

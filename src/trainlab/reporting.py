@@ -44,7 +44,7 @@ def _evaluate_if_missing(run: Path) -> str | None:
     """Run evaluate on a run that has test predictions but no metrics.json; a note for the page, or None."""
     if Metrics.exists_in(run) or not has_test_predictions(run):
         return None
-    from trainlab.evaluate.evaluate import evaluate
+    from trainlab.evaluation.evaluate import evaluate
 
     try:
         evaluate(run, split="test").write(run)
@@ -71,7 +71,7 @@ def _compare_groups(runs: list[Path], compares: list[Path], scratch: Path) -> li
     for k, group in enumerate(g for g in groups.values() if len(g) >= 2):
         if all(_resolved(r) in covered for r in group):
             continue
-        from trainlab.evaluate.compare import compare
+        from trainlab.evaluation.compare import compare
 
         folder = scratch / f"compare-{k}"
         try:

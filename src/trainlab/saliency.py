@@ -1,7 +1,7 @@
 """Saliency at the edge: Grad-CAM overlays of a run's model, for the class the model predicts.
 
 This is the one judge that needs the model (evaluate, audit and the galleries read only the predictions table),
-so it lives here, loads the run's checkpoint through :func:`trainlab.train.predict.load_run_model`, and is
+so it lives here, loads the run's checkpoint through :func:`trainlab.training.predict.load_run_model`, and is
 imported only by the ``trainlab gallery`` verb. Grad-CAM itself is captum's ``LayerGradCam`` (with ReLU on the
 map, as in Selvaraju et al. 2017) on the model's last ``Conv2d`` layer, upsampled bilinearly to the model's input
 size with captum's ``LayerAttribution.interpolate``. Hand-written here: choosing the layer, scaling each map to
@@ -48,7 +48,7 @@ def unavailable(run: str | Path) -> str | None:
         import captum  # noqa: F401
     except ImportError as exc:
         return f"the saliency extra is not installed ({exc}); pip install 'trainlab[saliency]'"
-    from trainlab.train.checkpoint import resolve
+    from trainlab.training.checkpoint import resolve
 
     for name in ("best", "last"):
         try:
@@ -117,7 +117,7 @@ def overlays_for_run(run: str | Path, paths: list[Path], predicted: list[str], o
     from PIL import Image
 
     from trainlab.data.images import decode_image
-    from trainlab.train.predict import load_run_model
+    from trainlab.training.predict import load_run_model
     from trainlab.utils.io import atomic_path
 
     model, meta, data_config, _ = load_run_model(run, checkpoint, device)

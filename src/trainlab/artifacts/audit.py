@@ -176,6 +176,17 @@ class AuditResult(Artifact):
         """The content of audit.json, as JSON-ready dicts and lists."""
         return self.to_json()
 
+    def table(self, name: str):
+        """One grouping's groups as a DataFrame: group, n, accuracy with its interval, too small, reference."""
+        import pandas as pd
+
+        rows = []
+        for g in self.get(name).groups:
+            ci = g.accuracy.ci or [None, None]
+            rows.append({"group": g.group, "n": g.count, "accuracy": g.accuracy.value, "ci_low": ci[0],
+                         "ci_high": ci[1], "too_small": g.too_small, "reference": g.reference})
+        return pd.DataFrame(rows)
+
     def get(self, name: str) -> GroupingAudit:
         """The audit of one grouping, by its name (``"race"``, ``"race × gender"``) or columns (``"race,gender"``)."""
         want = name.replace(",", " × ")

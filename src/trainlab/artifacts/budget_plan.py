@@ -1,4 +1,4 @@
-"""``<run>/budget.json``: the plan a time-budgeted run made (trainlab.train.budget is its one producer)."""
+"""``<run>/budget.json``: the plan a time-budgeted run made (trainlab.training.budget is its one producer)."""
 
 from __future__ import annotations
 

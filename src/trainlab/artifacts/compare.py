@@ -82,7 +82,7 @@ class Comparison(Artifact):
     mcnemar: tuple[PairTest, ...]
     alpha: float
     correction: str
-    # paired bootstrap intervals of the differences (trainlab.evaluate.paired): replicates, seed, confidence,
+    # paired bootstrap intervals of the differences (trainlab.evaluation.paired): replicates, seed, confidence,
     # method, metrics, comparisons (a, b, a_runs, b_runs, seed_groups, metrics {metric: a, b, difference, ci_low,
     # ci_high, beat_share, wins, pairings}, verdict), note; None with --bootstrap 0
     bootstrap: dict | None = None

@@ -1,4 +1,4 @@
-"""``<out>/lr_find.json``: a learning-rate range test over seeds (trainlab.train.lr_find is its one producer)."""
+"""``<out>/lr_find.json``: a learning-rate range test over seeds (trainlab.training.lr_find is its one producer)."""
 
 from __future__ import annotations
 

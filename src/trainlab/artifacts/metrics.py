@@ -1,8 +1,8 @@
 """``metrics.json``: the headline metrics of one predictions table (written by ``trainlab evaluate``).
 
 A run's test split gives ``<run>/metrics.json``; another split ``metrics_<split>.json``; a predictions file
-``metrics_<stem>.json`` beside it (see :mod:`trainlab.evaluate.evaluate`). Every figure is scikit-learn's on the
-table's arrays (:func:`trainlab.evaluate.metrics.compute_metrics`); ``None`` where undefined, with the reason
+``metrics_<stem>.json`` beside it (see :mod:`trainlab.evaluation.evaluate`). Every figure is scikit-learn's on the
+table's arrays (:func:`trainlab.evaluation.metrics.compute_metrics`); ``None`` where undefined, with the reason
 under ``undefined``. ``files`` names every file the evaluation wrote, relative to the folder of this file.
 """
 

@@ -1,6 +1,6 @@
 """``<run>/run.json``: what a training run trained on what, where, how long, and where it stands.
 
-One producer: ``trainlab train`` (:mod:`trainlab.train.writer` keeps it up to date; only the main process
+One producer: ``trainlab train`` (:mod:`trainlab.training.writer` keeps it up to date; only the main process
 writes). Every consumer (summary, predict, audit, report, demo, the CLI) reads it through
 :meth:`RunRecord.read`. Every field but ``status`` may be absent: a record is written as soon as the run folder
 is claimed, before the dataset or the model are known, and grows as the run proceeds.

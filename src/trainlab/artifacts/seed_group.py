@@ -1,5 +1,5 @@
 """``<group>/group.json``: a recipe trained once per seed, and each test metric's mean and 95% interval
-(trainlab.train.seeds is its one producer)."""
+(trainlab.training.seeds is its one producer)."""
 
 from __future__ import annotations
 

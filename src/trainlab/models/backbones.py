@@ -10,7 +10,7 @@ Modes (option ``mode``):
 - ``frozen``: backbone parameters do not train, and the backbone stays in eval mode even after
   ``model.train()``, so its BatchNorm running statistics and dropout do not change either; only the
   head trains. (Keras does the same for a frozen BatchNormalization layer.)
-- ``finetune``: everything trains (the trainer's :mod:`trainlab.train.param_groups` gives the backbone a
+- ``finetune``: everything trains (the trainer's :mod:`trainlab.training.param_groups` gives the backbone a
   lower learning rate).
 - ``staged``: starts frozen; the trainer calls :meth:`Classifier.unfreeze_backbone` at the stage boundary.
 

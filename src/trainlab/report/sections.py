@@ -25,7 +25,7 @@ METRICS = (
     ("ece", "ECE", "expected calibration error, 15 equal-width confidence bins; lower is better"),
 )
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
-# How a run ends normally (trainlab.train.trainer writes them); any other status in run.json is shown as a warning.
+# How a run ends normally (trainlab.training.trainer writes them); any other status in run.json is shown as a warning.
 # D's run record will own these as an Enum (trainlab.artifacts.run): read them from there once it lands.
 
 

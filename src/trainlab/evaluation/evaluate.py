@@ -26,8 +26,8 @@ import pandas as pd
 from trainlab import __version__
 from trainlab.artifacts.metrics import METRIC_KEYS, Metrics
 from trainlab.artifacts.predictions import Predictions
-from trainlab.evaluate.calibration import reliability_bins
-from trainlab.evaluate.metrics import compute_metrics, top_confusions
+from trainlab.evaluation.calibration import reliability_bins
+from trainlab.evaluation.metrics import compute_metrics, top_confusions
 from trainlab.utils.io import write_table
 from trainlab.utils.log import get_logger
 
@@ -85,7 +85,7 @@ class Evaluation:
     per_class: pd.DataFrame
     confusions: pd.DataFrame
     confusion: np.ndarray  # counts, rows = true class
-    calibration: dict  # reliability bins (trainlab.evaluate.calibration.calibration_bins)
+    calibration: dict  # reliability bins (trainlab.evaluation.calibration.calibration_bins)
     label: str  # the run or file name, for figure titles
 
     def write(self, folder: str | Path) -> Path:
@@ -95,7 +95,7 @@ class Evaluation:
         write_table(self.per_class, folder / files["per_class"])
         write_table(self.confusions, folder / files["top_confusions"])
         if "reliability" in files:
-            from trainlab.evaluate import plots as P  # matplotlib only when drawing
+            from trainlab.evaluation import plots as P  # matplotlib only when drawing
 
             for key, normalize, what in (("confusion_matrix", False, "counts"), ("confusion_matrix_normalized", True, "row-normalised")):
                 fig = P.confusion_matrix_figure(self.confusion, list(m.classes), normalize=normalize,
@@ -111,12 +111,27 @@ class Evaluation:
     def summary(self, folder: str | Path | None = None) -> str:
         return format_summary(self.metrics, folder, self.per_class, self.confusions)
 
+    def figures(self) -> dict:
+        """The confusion matrix and the reliability diagram as matplotlib Figures (inline in a notebook)."""
+        from trainlab.evaluation import plots as P
+
+        m = self.metrics
+        return {
+            "confusion_matrix": P.confusion_matrix_figure(self.confusion, list(m.classes), normalize=False,
+                                                          title=f"Confusion matrix: {self.label}, {m.split}, n = {m.n:,}"),
+            "reliability": P.reliability_figure(self.calibration, ece=m.ece, ece_bins=m.ece_bins,
+                                                title=f"Reliability: {self.label}, {m.split}, n = {m.n:,}"),
+        }
+
+    def _repr_markdown_(self) -> str:
+        return self.summary()
+
 
 def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bool = True) -> Evaluation:
     """Evaluate a run folder's ``predictions/<split>`` table, or a predictions file (or a table already read).
 
     Returns an :class:`Evaluation`; ``.write(output_folder(target, out))`` stores ``metrics.json`` (the
-    metrics of :func:`trainlab.evaluate.metrics.compute_metrics`, ``None`` where undefined with the reason
+    metrics of :func:`trainlab.evaluation.metrics.compute_metrics`, ``None`` where undefined with the reason
     under ``undefined``), ``per_class.csv``, ``top_confusions.csv`` and, with ``plots``, the figures.
     The table must have a true label on every row.
     """

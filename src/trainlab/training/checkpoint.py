@@ -127,7 +127,7 @@ def latest_intact(checkpoints: str | os.PathLike) -> tuple[Path, dict[str, Any]]
         problem, state = _read_intact(folder)
         if problem is None:
             if damaged:
-                get_logger("trainlab.train").warning(
+                get_logger("trainlab.training").warning(
                     "%s; falling back to %s (epoch %s)", "; ".join(damaged), folder, state.get("epoch"))
             return folder, state
         damaged.append(problem)

@@ -16,7 +16,7 @@ matrix products instead of re-running scikit-learn R times:
   sorted once, and a replicate only re-weights it. A class absent from a replicate's y_true is left out
   of that replicate's macro average.
 
-On the full sample (every w_i = 1) these are exactly :func:`trainlab.evaluate.metrics.compute_metrics`'s
+On the full sample (every w_i = 1) these are exactly :func:`trainlab.evaluation.metrics.compute_metrics`'s
 figures (tested). Intervals are expanded percentile intervals of the replicates' differences (see
 :func:`interval`; the plain percentile interval covers too rarely in small samples).
 

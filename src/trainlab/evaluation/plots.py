@@ -138,8 +138,8 @@ def reliability_figure(bins: dict, *, ece: float, title: str, ece_bins: int | No
     """Accuracy against mean confidence per bin with its 95% interval, the diagonal of perfect calibration, and
     the items per bin (printed on the bars below).
 
-    ``bins`` as :func:`trainlab.evaluate.calibration.reliability_bins` returns them (``low``/``high`` and
-    ``strategy`` are optional, for bins from :func:`~trainlab.evaluate.calibration.calibration_bins`).
+    ``bins`` as :func:`trainlab.evaluation.calibration.reliability_bins` returns them (``low``/``high`` and
+    ``strategy`` are optional, for bins from :func:`~trainlab.evaluation.calibration.calibration_bins`).
     """
     lower, upper = bins["lower"], bins["upper"]
     width = upper - lower

@@ -8,7 +8,7 @@
   each gets right that the other misses;
 * the paired bootstrap 95% interval of the difference of each headline metric (accuracy, balanced
   accuracy, macro F1, ROC AUC) for every pair, the same item draws applied to both runs
-  (``intervals.csv``, :mod:`trainlab.evaluate.paired`), with a plain verdict;
+  (``intervals.csv``, :mod:`trainlab.evaluation.paired`), with a plain verdict;
 * with seed groups (``compare A1 A2 A3 vs B1 B2 B3``: several runs per side from repeated training),
   one comparison of the two sides instead: a two-level bootstrap (runs, then items) for the difference
   of the sides' means, the share of (A run, B run) pairings A wins (the probability that A beats B on
@@ -30,14 +30,14 @@ import pandas as pd
 
 from trainlab import __version__
 from trainlab.errors import TrainlabError
-from trainlab.evaluate.mcnemar import holm, mcnemar
+from trainlab.evaluation.mcnemar import holm, mcnemar
 from trainlab.artifacts.compare import ComparedRun, Comparison, PairTest
 from trainlab.artifacts.metrics import METRIC_KEYS
 from trainlab.artifacts.predictions import Predictions
-from trainlab.evaluate.metrics import check_arrays, compute_metrics
-from trainlab.evaluate.paired import HEADLINE, ScoredRun, compare_sides, replicate_metrics
-from trainlab.evaluate.paired import verdict as interval_verdict
-from trainlab.evaluate.tables import markdown_table
+from trainlab.evaluation.metrics import check_arrays, compute_metrics
+from trainlab.evaluation.paired import HEADLINE, ScoredRun, compare_sides, replicate_metrics
+from trainlab.evaluation.paired import verdict as interval_verdict
+from trainlab.evaluation.tables import markdown_table
 from trainlab.utils.io import atomic_write_text, write_table
 from trainlab.utils.log import get_logger
 
@@ -158,7 +158,7 @@ class CompareResult:
     def write(self, folder: str | Path) -> Path:
         out, c = Path(folder), self.comparison
         if "val_curves" in c.files:
-            from trainlab.evaluate.plots import save, validation_curves_figure
+            from trainlab.evaluation.plots import save, validation_curves_figure
 
             save(validation_curves_figure(self.histories), out / c.files["val_curves"])
         write_table(metrics_frame(c), out / c.files["metrics"])

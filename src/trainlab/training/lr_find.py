@@ -163,7 +163,7 @@ def lr_find(
     from trainlab.data.formats import dataset_root, load_manifest
     from trainlab.data.loader import BatchLoader, Normalize
     from trainlab.models.factory import create_model, model_options
-    from trainlab.train import policy
+    from trainlab.training import policy
     from trainlab.utils.device import pick_device
 
     if seeds < 1:

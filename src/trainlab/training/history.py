@@ -48,15 +48,14 @@ def truncate(run: str | Path, keep_until: int) -> None:
         write_table(frame[frame["epoch"] <= keep_until][list(COLUMNS)], Path(run) / "history.csv")
 
 
-def plot_curves(frame: pd.DataFrame, target: str | Path, *, title: str | None = None, best_epoch: int | None = None) -> Path:
-    """Loss and accuracy per epoch, train and val side by side; written atomically as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+def curves_figure(frame: pd.DataFrame, *, title: str | None = None, best_epoch: int | None = None):
+    """Loss and accuracy per epoch, train and val side by side, as a matplotlib Figure (no pyplot state: it
+    shows inline in a notebook and is freed with its last reference)."""
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, metric, label in ((ax_loss, "loss", "cross-entropy loss"), (ax_acc, "acc", "accuracy")):
         for split, style in (("train", "-o"), ("val", "-s")):
             col = f"{split}_{metric}"
@@ -73,8 +72,13 @@ def plot_curves(frame: pd.DataFrame, target: str | Path, *, title: str | None = 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_curves(frame: pd.DataFrame, target: str | Path, *, title: str | None = None, best_epoch: int | None = None) -> Path:
+    """:func:`curves_figure`, written atomically as PNG."""
+    fig = curves_figure(frame, title=title, best_epoch=best_epoch)
     target = Path(target)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
     return target

@@ -18,8 +18,8 @@ import torch
 
 from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import unkeyed_randomness
-from trainlab.train import checkpoint as ckpt
-from trainlab.train.distributed import all_gather_objects
+from trainlab.training import checkpoint as ckpt
+from trainlab.training.distributed import all_gather_objects
 
 
 def gather_rng_states() -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import torch
 from trainlab.config import TrainSection
 from trainlab.utils.log import get_logger
 
-log = get_logger("trainlab.train")
+log = get_logger("trainlab.training")
 
 
 # ---- optimizer -------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainSection, device: torch.devi
     """Adam (L2, as Keras' Adam), AdamW or SGD with Nesterov momentum, over ``param_groups``: timm models'
     head at ``lr`` and backbone at ``lr x backbone_lr_scale``; no weight decay on biases and norms. Each
     group's ``initial_lr`` is the base the schedule scales."""
-    from trainlab.train.param_groups import param_groups
+    from trainlab.training.param_groups import param_groups
 
     groups = param_groups(model, lr=cfg.lr, weight_decay=cfg.weight_decay, backbone_lr_scale=cfg.backbone_lr_scale)
     # Fused kernels (CUDA and CPU): one pass over the parameters instead of a dozen; on the 17M-parameter

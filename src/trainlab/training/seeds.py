@@ -1,7 +1,7 @@
 """Seed groups: the same recipe trained once per seed, one summary of the test metrics.
 
 ``train.seeds: [0, 1, 2]`` in a recipe, or ``trainlab train RECIPE --seeds 3`` (seeds ``train.seed``,
-``train.seed + 1``, ...), trains through the public entry point :func:`trainlab.train.run.train_from_recipe`,
+``train.seed + 1``, ...), trains through the public entry point :func:`trainlab.training.run.train_from_recipe`,
 once per seed, into one group folder::
 
     <output.runs>/<name>/seed-0/ ... seed-2/      one ordinary run folder each (its config.yaml redoes that run)
@@ -24,11 +24,11 @@ import numpy as np
 
 from trainlab.artifacts.seed_group import MetricSummary, SeedGroupSummary
 from trainlab.errors import TrainlabError
-from trainlab.evaluate.metrics import METRIC_KEYS
+from trainlab.evaluation.metrics import METRIC_KEYS
 from trainlab.utils.io import atomic_write_text
 from trainlab.utils.log import get_logger
 
-log = get_logger("trainlab.train")
+log = get_logger("trainlab.training")
 
 
 def seed_list(recipe, overrides, flag: int | None) -> list[int]:
@@ -62,7 +62,7 @@ def summarize(values: list[float]) -> MetricSummary:
 def train_seed_group(recipe, overrides=(), seeds: list[int] = (), *, out=None) -> Path:
     """Train ``recipe`` once per seed into one group folder; write ``group.json`` and ``summary.md``; return the folder."""
     from trainlab.config import load_recipe
-    from trainlab.train.run import train_from_recipe
+    from trainlab.training.run import train_from_recipe
 
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -96,7 +96,7 @@ def _summary(recipe: str, overrides: list[str], seeds: list[int], group: Path, f
         if not path.is_file():
             raise TrainlabError(f"{run}: no metrics.json (the run has no test split?); a seed group summarises test metrics")
         metrics = json.loads(path.read_text())
-        for key in METRIC_KEYS:  # the scalar metrics trainlab.evaluate writes
+        for key in METRIC_KEYS:  # the scalar metrics trainlab.evaluation writes
             value = metrics.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
                 per_metric.setdefault(key, []).append(float(value))

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from trainlab.artifacts.run import RunRecord
 from trainlab.errors import TrainlabError
-from trainlab.train import checkpoint as ckpt
-from trainlab.train import history
+from trainlab.training import checkpoint as ckpt
+from trainlab.training import history
 
 if TYPE_CHECKING:
-    from trainlab.train.trainer import Trainer
+    from trainlab.training.trainer import Trainer
 
 
 class RunWriteError(TrainlabError):

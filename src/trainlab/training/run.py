@@ -9,7 +9,7 @@ This module is the only place that knows every stage; each is one call::
               cache    = build_cache(manifest, data_config.size, data_config.resize, ...)   trainlab.data.cache
               Trainer(model, recipe.train, images=cache.images, data_config=data_config, writer=RunWriter(run folder))
     fit       trainer.fit(): history, curves, checkpoints and run.json through the writer
-    publish   predictions/{val,test}.csv from the best checkpoint, metrics.json (trainlab.evaluate)
+    publish   predictions/{val,test}.csv from the best checkpoint, metrics.json (trainlab.evaluation)
 
 The run record (``run.json``, :class:`trainlab.artifacts.run.RunRecord`) says where a run stands; see that
 module for the life of a run. ``--resume`` continues any run that did not end normally, from its newest
@@ -44,11 +44,11 @@ from trainlab.config import Recipe, load_recipe, resolved, validate
 from trainlab.errors import TrainlabError
 from trainlab.gallery.build import gallery_for_run
 from trainlab.runs import mark_latest
-from trainlab.train.writer import RunWriteError, RunWriter, writing
+from trainlab.training.writer import RunWriteError, RunWriter, writing
 from trainlab.utils.io import atomic_write_text
 from trainlab.utils.log import get_logger
 
-log = get_logger("trainlab.train")
+log = get_logger("trainlab.training")
 
 #: what may change when a run is resumed (everything else must stay as it was for the result to be the same run)
 RESUMABLE_KEYS = (
@@ -68,10 +68,10 @@ def train_from_recipe(
     out: str | Path | None = None,
 ) -> Path:
     """Train from a recipe file (or continue ``resume``, a run folder); returns the run folder."""
-    from trainlab.train.host_memory import keep_freed_memory
+    from trainlab.training.host_memory import keep_freed_memory
 
     tuned = keep_freed_memory()  # before torch is imported (see the module)
-    from trainlab.train import distributed
+    from trainlab.training import distributed
 
     log.debug("host allocator: %s", ", ".join(tuned) or "system defaults")
 
@@ -204,7 +204,7 @@ class Session:
     @contextlib.contextmanager
     def lifecycle(self) -> Iterator[None]:
         """Every way out of a run leaves run.json saying how it ended, and a way to go on."""
-        from trainlab.train.trainer import NonFiniteLoss
+        from trainlab.training.trainer import NonFiniteLoss
 
         resume = f"trainlab train --resume {self.run_dir}"
         try:
@@ -240,7 +240,7 @@ def claim(cfg: Recipe, where: str, overrides: list[str], dist, *, resume_dir: Pa
     """A new run: create its folder exclusively (a unique name even for runs started in the same second) and
     record it ``created``. A resume: check the folder is writable and choose the checkpoint to start from; the
     record is not touched until the resume starts. Every process gets the same answer (or the same error)."""
-    from trainlab.train import distributed
+    from trainlab.training import distributed
 
     answer: tuple[str, str | None] | str = ""
     if dist.is_main:
@@ -325,7 +325,7 @@ def _read_record(run_dir: Path) -> RunRecord:
 
 def _plan_resume(run_dir: Path, cfg: Recipe) -> Path | None:
     """The checkpoint to start from (None: the first epoch); refuses a run with nothing left to do."""
-    from trainlab.train.checkpoint import latest_intact
+    from trainlab.training.checkpoint import latest_intact
 
     with writing("the run folder", run_dir):  # writable, before any long work
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=run_dir)
@@ -368,8 +368,8 @@ def prepare(s: Session) -> None:
     from trainlab.data.cache import build_cache, default_cache_dir
     from trainlab.data.dataconfig import resolve_data_config
     from trainlab.data.formats import dataset_root, load_manifest
-    from trainlab.train import distributed
-    from trainlab.train.trainer import Trainer
+    from trainlab.training import distributed
+    from trainlab.training.trainer import Trainer
 
     cfg, d, dist = s.cfg, s.cfg.data, s.dist
     try:
@@ -453,8 +453,8 @@ def publish(s: Session, result) -> None:
     """Predictions of the best checkpoint (the last one when no epoch improved), then the test metrics; the
     status says ``finished`` (or ``stopped-early``) only once all of it is written."""
     from trainlab.models.summary import summarize
-    from trainlab.train import distributed
-    from trainlab.train.checkpoint import load_model_weights, resolve
+    from trainlab.training import distributed
+    from trainlab.training.checkpoint import load_model_weights, resolve
 
     t0 = time.perf_counter()
     distributed.barrier()
@@ -526,9 +526,9 @@ def _write_predictions(trainer, manifest, index: dict[str, np.ndarray], run_dir:
 
 def _evaluate(run_dir: Path) -> None:
     try:
-        from trainlab.evaluate.evaluate import evaluate
+        from trainlab.evaluation.evaluate import evaluate
     except ImportError:
-        log.info("evaluation skipped: trainlab.evaluate is not available in this build; run 'trainlab evaluate %s' later", run_dir)
+        log.info("evaluation skipped: trainlab.evaluation is not available in this build; run 'trainlab evaluate %s' later", run_dir)
         return
     try:
         evaluate(run_dir, split="test").write(run_dir)

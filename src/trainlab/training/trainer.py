@@ -10,7 +10,7 @@ indices. One step, on every process::
     backward (GradScaler for fp16), clip, optimizer step, lr = initial_lr x schedule(step)   (train.policy)
 
 Epoch metrics are weighted sums (loss x n, correct, n) reduced over processes, never means of means.
-The loop writes nothing itself: after each epoch it hands its row to a :class:`~trainlab.train.writer.RunWriter`
+The loop writes nothing itself: after each epoch it hands its row to a :class:`~trainlab.training.writer.RunWriter`
 (history, curves, checkpoints, run record). A non-finite loss stops the run (:class:`NonFiniteLoss`) before
 anything is saved, so the last checkpoint stays the last good one.
 """
@@ -34,16 +34,17 @@ from trainlab.data.loader import BatchLoader, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import convert_batchnorm
 from trainlab.models.sample_context import sample_context
-from trainlab.train import checkpoint as ckpt
-from trainlab.train import randomness  # (#13) every process's RNG state; resume layout check
-from trainlab.train.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
-from trainlab.train.policy import amp_dtype, autocast, configure_determinism, make_optimizer, schedule_for, seed_everything, set_lr
+from trainlab.training import checkpoint as ckpt
+from trainlab.training import randomness  # (#13) every process's RNG state; resume layout check
+from trainlab.training.distributed import DistInfo, all_gather_objects, all_reduce_min, all_reduce_sum, barrier, sync_buffers
+from trainlab.training.policy import amp_dtype, autocast, configure_determinism, make_optimizer, schedule_for, seed_everything, set_lr
 from trainlab.utils.log import get_logger, progress
+from trainlab.utils.device import pick_device
 
 if TYPE_CHECKING:
-    from trainlab.train.writer import RunWriter
+    from trainlab.training.writer import RunWriter
 
-log = get_logger("trainlab.train")
+log = get_logger("trainlab.training")
 
 
 class NonFiniteLoss(TrainlabError):
@@ -71,7 +72,9 @@ class Trainer:
         data_config: DataConfig | dict | None = None, dist: DistInfo | None = None, writer: RunWriter | None = None,
     ):
         self.cfg = cfg
-        self.dist = dist or DistInfo(device=torch.device("cpu"))
+        # without a DistInfo (the Python API, a notebook): one process on the device the recipe asks for (auto:
+        # CUDA, then MPS, then CPU), as `trainlab train` chooses it
+        self.dist = dist or DistInfo(device=pick_device(cfg.device))
         self.device = self.dist.device
         self.writer = writer  # history, plots, checkpoints, run record (None: the loop writes nothing)
         self.images, self.labels = images, np.asarray(labels, dtype=np.int64)

@@ -37,7 +37,7 @@ def load_run_model(run: str | Path, checkpoint: str = "best", device: str = "aut
     from trainlab.data.dataconfig import DataConfig
     from trainlab.models.factory import build_from_spec
     from trainlab.models.weights import read_metadata
-    from trainlab.train.checkpoint import WEIGHTS, resolve
+    from trainlab.training.checkpoint import WEIGHTS, resolve
     from trainlab.utils.device import pick_device
 
     run = Path(run)

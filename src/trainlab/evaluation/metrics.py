@@ -4,7 +4,7 @@ Every figure except the expected calibration error is scikit-learn's, computed o
 arrays given; this module only chooses the right call, the full label set, and says plainly
 when a figure is undefined (``None`` plus a reason under ``"undefined"``) instead of returning
 NaN or raising. The score-ranking figures (ROC AUC, top-5, log loss) come from
-:mod:`trainlab.evaluate.ranking`: scikit-learn's numbers (tested equal, ties included) computed
+:mod:`trainlab.evaluation.ranking`: scikit-learn's numbers (tested equal, ties included) computed
 from one sort per class, since scikit-learn's own calls take a minute at 1,000 classes.
 
 Label metrics (accuracy, balanced accuracy, F1, precision, recall) use ``y_pred``; score metrics
@@ -21,8 +21,8 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from trainlab.artifacts.metrics import METRIC_KEYS
-from trainlab.evaluate import ranking
-from trainlab.evaluate.calibration import N_BINS, expected_calibration_error
+from trainlab.evaluation import ranking
+from trainlab.evaluation.calibration import N_BINS, expected_calibration_error
 
 TOP_K = 5
 
@@ -83,7 +83,7 @@ def compute_metrics(y_true, y_pred, proba, *, classes) -> dict:
       Undefined when a class has no positive or no negative item in y_true.
     * ``log_loss`` = −(1/n) Σ log p_{i, y_i} with the full label set (undefined when k = 1).
     * ``ece``: expected calibration error, 15 equal-width bins on the top-label confidence,
-      Σ_m |B_m|/n · |acc(B_m) − conf(B_m)| (see :mod:`trainlab.evaluate.calibration`).
+      Σ_m |B_m|/n · |acc(B_m) − conf(B_m)| (see :mod:`trainlab.evaluation.calibration`).
     * ``per_class``: one dict per class (index, class, support, predicted, precision, recall, f1,
       roc_auc, note); undefined values are ``None`` and ``note`` says why.
     * ``undefined``: {metric: reason} for every headline metric that is ``None``.
