@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-SHARED = ("trainlab.errors", "trainlab.utils")
+SHARED = ("trainlab.errors", "trainlab.utils", "trainlab._version")
 SCORING_LIBRARIES = ("torch", "timm", "sklearn", "fairlearn", "torchvision")
 
 

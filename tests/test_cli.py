@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.cli import build_parser, main
 
 VERBS = [

@@ -5,7 +5,7 @@
 ``import trainlab`` (and ``trainlab --help``) stays light.
 """
 
-__version__ = "0.1.0"
+from trainlab._version import __version__
 
 _API = ("train", "resume", "evaluate", "audit", "compare", "predict", "Run")
 __all__ = ["__version__", *_API]

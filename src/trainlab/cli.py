@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.errors import TrainlabError
 
 DATASET_FORMATS = ("auto", "ip102", "fairface", "imagefolder", "csv")

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.artifacts.metrics import Metrics
 from trainlab.errors import TrainlabError
 from trainlab.utils.io import write_json

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.errors import TrainlabError
 from trainlab.evaluation.mcnemar import holm, mcnemar
 from trainlab.artifacts.compare import ComparedRun, Comparison, PairTest

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.artifacts.metrics import METRIC_KEYS, Metrics
 from trainlab.artifacts.predictions import Predictions
 from trainlab.evaluation.calibration import reliability_bins

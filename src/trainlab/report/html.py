@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.errors import TrainlabError
 from trainlab.report import collect as C
 from trainlab.report import sections as S

@@ -37,7 +37,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from trainlab import __version__
+from trainlab._version import __version__
 from trainlab.artifacts import ArtifactError
 from trainlab.artifacts.run import RunRecord, RunStatus, now
 from trainlab.config import Recipe, load_recipe, resolved, validate
