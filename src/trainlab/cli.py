@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = data_verbs.add_parser("cache", help="decode and resize every image once into a memory-mapped cache")
     _dataset_args(p)
     p.add_argument("--size", type=_size, default=(100, 100), help="HxW of cached images (default 100x100)")
-    p.add_argument("--policy", default="stretch", choices=("stretch", "shorter-side"), help="stretch to HxW (as the coursework) or resize the shorter side and centre-crop")
+    p.add_argument("--policy", default="stretch", choices=("stretch", "shorter-side"), help="stretch to HxW (as Keras flow_from_dataframe does) or resize the shorter side and centre-crop")
     p.add_argument("--cache-dir", type=Path, default=None, help="where caches live (default: $TRAINLAB_CACHE or ~/.cache/trainlab)")
     p.add_argument("--workers", type=int, default=0, help="decode processes (default: one per core)")
     p.set_defaults(func=cmd_data_cache)
@@ -458,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     # experiments
     def fitting_args(p: argparse.ArgumentParser, default_out: str) -> None:
         p.add_argument("--out", type=Path, default=Path(default_out), help=f"output folder (default ./{default_out})")
-        p.add_argument("--epochs", type=int, default=None, help="epochs per model (default 100, as the coursework; --quick: 5)")
+        p.add_argument("--epochs", type=int, default=None, help="epochs per model (default 100; --quick: 5)")
         p.add_argument("--seeds", type=int, default=None, help="repeat over this many seeds and report mean ± std (default 5; --quick: 2)")
         p.add_argument("--seed", type=int, default=0, help="first seed; the figures show this seed (default 0)")
         p.add_argument("--quick", action="store_true", help="a smoke run: 5 epochs, 2 seeds (explicit --epochs/--seeds win)")

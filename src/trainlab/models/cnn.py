@@ -92,7 +92,7 @@ def seed_cnn(num_classes: int = 102, input_size: tuple[int, int] | int = (100, 1
              kernel_l1: float = 1e-5, kernel_l2: float = 1e-5) -> SeedCNN:
     """The coursework CNN for ``input_size`` (H, W) images with ``in_chans`` channels in [0, 1]."""
     h, w = parse_hw(input_size, what="seed_cnn option 'input_size'", minimum=MIN_SIZE,
-                    why="two same/valid conv + pool blocks need it; the coursework used 100x100")
+                    why="two same/valid conv + pool blocks need it; the seed CNN was designed for 100x100")
     if int(in_chans) < 1:
         raise TrainlabError(f"seed_cnn option 'in_chans' must be at least 1; got {in_chans}")
     model = SeedCNN(num_classes, (h, w), int(in_chans), kernel_l1, kernel_l2)
