@@ -441,3 +441,15 @@ def test_sine_folder(tmp_path):
     assert "as MLP &lt;with cosine&gt;" in text  # the footnote for the model outside the coursework, escaped
     assert "Run:" not in text  # a sine folder is not taken for a run although it has a history.csv
     assert len([t for t, _ in page.tags if t == "img"]) == 2
+
+
+def test_an_audit_json_that_does_not_validate_is_named_not_rendered(tmp_path, capsys):
+    """The report reads audit.json through AuditResult: a file with a bad field becomes a note naming it."""
+    run = make_face_run(tmp_path)
+    capsys.readouterr()
+    path = run / "audit" / "audit.json"
+    data = json.loads(path.read_text())
+    data["audits"][0]["groups"][0]["count"] = "many"
+    path.write_text(json.dumps(data))
+    text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "audits.0.groups.0.count" in text and "the audit section is left out" in text

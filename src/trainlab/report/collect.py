@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from trainlab.artifacts import ArtifactError
+from trainlab.artifacts.audit import AuditResult
 from trainlab.artifacts.compare import Comparison
 from trainlab.artifacts.fit_results import FitResults
 from trainlab.artifacts.metrics import Metrics
@@ -317,11 +318,23 @@ def _audit_folders(run: Path) -> list[Path]:
     return found
 
 
+def read_audit_result(folder: Path, notes: list[str]) -> dict | None:
+    """``audit.json`` through its artifact (:class:`AuditResult`), as the JSON view the sections render; a file
+    that does not validate becomes a note naming the field, and its section is left out."""
+    if not AuditResult.exists_in(folder):
+        return None
+    try:
+        return AuditResult.read(folder).data
+    except ArtifactError as exc:
+        notes.append(f"{exc}; the audit section is left out")
+        return None
+
+
 def read_audit(folder: Path, notes: list[str]) -> Audit:
     folder = Path(folder)
     return Audit(
         path=folder,
-        data=read_json(folder / "audit.json", notes),
+        data=read_audit_result(folder, notes),
         tables=tables_in(folder, notes),
         images=images_in(folder, notes) + images_in(folder / "plots", notes),
         summary_md=read_text(folder / "summary.md", notes),
