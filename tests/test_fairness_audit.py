@@ -133,6 +133,24 @@ def test_group_with_one_class_only_is_explained(caplog):
     assert fpr["value"] is None and "every row of the group has true class 'yes'" in fpr["reason"]
 
 
+def test_the_same_note_for_many_groups_is_one_terminal_line_with_a_count(caplog):
+    """An attribute intersected with the label: every group holds one class; audit.json keeps each group's note,
+    the terminal gets one line with the count (it printed the same sentence once per group)."""
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 2, 600)
+    y_pred = np.where(rng.random(600) < 0.8, y_true, 1 - y_true)
+    site = np.array(["s1", "s2", "s3", "s4", "s5", "s6", "s7"])[rng.integers(0, 7, 600)]
+    label = np.array(["no", "yes"])[y_true]
+    with caplog.at_level(logging.WARNING, logger="trainlab"):
+        a = audit(predictions(y_true, y_pred, {"site": site, "truth": label}, ["no", "yes"]), by=["site,truth"],
+                  bootstrap=20).data["audits"][0]
+    per_group = [n for n in a["notes"] if "has one true class only" in n]
+    n = len(a["compared_groups"])  # 7 sites x 2 classes, less any group under the minimum size
+    assert n >= 10 and len(per_group) == n  # each kept in audit.json
+    lines = [r.getMessage() for r in caplog.records if "one true class only" in r.getMessage()]
+    assert len(lines) == 1 and f"{n} groups hold one true class only" in lines[0]
+
+
 def test_grouping_by_the_label_itself_is_called_out():
     rng = np.random.default_rng(4)
     y_true = rng.integers(0, 2, 300)

@@ -59,8 +59,14 @@ def _one_class_notes(rf: RateFrame, E: np.ndarray, grouping: str, notes: list[st
     for i in single:
         k = int(np.flatnonzero(pos[i])[0])
         msg = prose.note_one_class(rf.labels[i], int(rf.sizes[i]), rf.classes[k], rf.classes)
-        notes.append(msg)
-        log.warning("audit by %s: %s", grouping, msg)
+        notes.append(msg)  # audit.json keeps each group's note
+        if len(single) <= 2:
+            log.warning("audit by %s: %s", grouping, msg)
+    if len(single) > 2:  # the same note for many groups: one line with a count on the terminal
+        shown = ", ".join(f"'{rf.labels[i]}'" for i in single[:3])
+        log.warning("audit by %s: %d groups hold one true class only (%s, ...): their rates for the classes they lack "
+                    "are undefined (0/0) and left out of the TPR, FPR and equalized-odds figures; audit.json lists "
+                    "each group's note", grouping, len(single), shown)
     conditioned = len(E) >= 2 and len(single) == len(E)
     if conditioned:
         one_per_class = len({int(np.flatnonzero(pos[i])[0]) for i in E}) == len(E)
