@@ -59,7 +59,7 @@ def one(args) -> dict:
     from trainlab.config import AugmentSection, TrainSection
     from trainlab.data.augment import BatchAugment, KerasAffine
     from trainlab.data.loader import BatchLoader, Normalize
-    from trainlab.models.registry import create_model
+    from trainlab.models.factory import create_model
     from trainlab.training.distributed import DistInfo
     from trainlab.training.trainer import Trainer
     from trainlab.utils.device import pick_device
@@ -86,13 +86,12 @@ def one(args) -> dict:
     norm = Normalize(model.data_config["mean"], model.data_config["std"], channels_last=args.channels_last)
     aug = BatchAugment(KerasAffine())
     loader = BatchLoader(images, labels, train, batch_size=bs, shuffle=True, device=device, prefetch=3)
-    gen = torch.Generator().manual_seed(0)
     rates = []
     for epoch in range(3):
         loader.set_epoch(epoch)
         n, t0 = 0, time.perf_counter()
         for batch in loader:
-            x = norm.normalize(aug(norm.to_float(batch.images), gen, offset=batch.offset, global_size=batch.global_size))
+            x = norm.normalize(aug(norm.to_float(batch.images), keys=batch.index, seed=0, epoch=epoch))  # as the trainer draws
             n += len(x)
         if device.type == "cuda":
             torch.cuda.synchronize()
