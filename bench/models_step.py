@@ -16,7 +16,8 @@ import time
 
 import torch
 
-from trainlab.models import create_model, param_groups
+from trainlab.models import create_model
+from trainlab.training.param_groups import param_groups
 
 
 def step_rate(model, batch: int, size: tuple[int, int], steps: int, device: str, channels_last: bool) -> float:
