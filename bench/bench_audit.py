@@ -5,7 +5,7 @@
 Prints, for synthetic predictions with one planted disparity, the seconds taken by
   * audit():        the three audits (race, gender, race × gender), point estimates and bootstrap
                     (and its first call in the process, which also imports fairlearn and scikit-learn),
-  * audit_cli():    the same read from a CSV file and written out (audit.json, CSVs, 9 plots, summary.md),
+  * audit_run():    the same read from a CSV file and written out (audit.json, CSVs, 9 plots, summary.md),
 the best of --repeat runs each. Target (issue 5): audit() under 15 s on the 2-core development CPU.
 Files go to a temporary folder that is removed.
 """
@@ -13,8 +13,6 @@ Files go to a temporary folder that is removed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import platform
 import sys
 import tempfile
@@ -24,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainlab.fairness.audit import audit, audit_cli
+from trainlab.fairness.audit import audit, audit_run
 from trainlab.artifacts.predictions import Predictions
 
 RACES = ["White", "Black", "East Asian", "Indian", "Latino", "Middle Eastern", "Southeast Asian"]
@@ -64,14 +62,13 @@ def main() -> None:
         pred = Predictions.read(path)
         t_first = best_of(1, lambda: audit(pred, by=by, bootstrap=args.bootstrap))  # pays fairlearn's import
         t_audit = best_of(args.repeat, lambda: audit(pred, by=by, bootstrap=args.bootstrap))
-        with contextlib.redirect_stdout(io.StringIO()):  # audit_cli prints the summary
-            t_cli = best_of(args.repeat, lambda: audit_cli(path, by=by, bootstrap=args.bootstrap, out=Path(tmp) / "audit"))
+        t_cli = best_of(args.repeat, lambda: audit_run(path, by=by, bootstrap=args.bootstrap, out=Path(tmp) / "audit"))
     print(f"command: PYTHONPATH=src {Path(sys.executable).name} bench/bench_audit.py --n {args.n} "
           f"--bootstrap {args.bootstrap} --classes {args.classes} --repeat {args.repeat}")
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     print(f"audit() of {args.n:,} predictions, {args.classes} classes, by race (7), gender (2), race × gender (14), "
           f"{args.bootstrap:,} resamples: {t_audit:.2f} s (best of {args.repeat}); first call, with imports: {t_first:.2f} s")
-    print(f"audit_cli() read + audit + write (JSON, CSVs, 9 plots, summary): {t_cli:.2f} s")
+    print(f"audit_run() read + audit + write (JSON, CSVs, 9 plots, summary): {t_cli:.2f} s")
 
 
 if __name__ == "__main__":

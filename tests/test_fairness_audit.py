@@ -11,7 +11,7 @@ from PIL import Image
 from _fairness_synth import RACES, planted, predictions, table
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
-from trainlab.fairness.audit import audit, audit_cli
+from trainlab.fairness.audit import audit, audit_run
 from trainlab.artifacts.predictions import Predictions
 from trainlab.fairness.prose import summary_markdown
 
@@ -90,7 +90,7 @@ def test_undefined_ratio_is_null_with_a_reason_never_nan(tmp_path):
     y_pred = rng.integers(0, 2, 200)
     frame = table(y_true, y_pred, {"grp": grp}, ["a", "b", "c"])
     path = Predictions.from_frame(frame).write(tmp_path / "p.csv")
-    result = audit_cli(path, by=["grp"], bootstrap=100, out=tmp_path / "out")
+    result, _ = audit_run(path, by=["grp"], bootstrap=100, out=tmp_path / "out")
     text = (tmp_path / "out" / "audit.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     data = json.loads(text)
@@ -255,7 +255,7 @@ def test_intersecting_an_attribute_with_the_true_label_compares_within_each_clas
     (run / "run.json").write_text(json.dumps({"target": "gender"}))
     Predictions.from_frame(table(y_true, y_pred, {"race": race}, ["Female", "Male"])).write(run / "predictions" / "test.csv")
     # by the run's target name (from run.json) or by y_true: the same groups
-    result = audit_cli(run, by=["race,gender"], bootstrap=300, seed=1)
+    result, _ = audit_run(run, by=["race,gender"], bootstrap=300, seed=1)
     same = audit(predictions(y_true, y_pred, {"race": race}, ["Female", "Male"]), by=["race,y_true"], bootstrap=300, seed=1)
     a, b = result.data["audits"][0], same.data["audits"][0]
     assert a["by"] == ["race", "gender"] and [g["group"] for g in a["groups"]] == [g["group"] for g in b["groups"]]

@@ -202,12 +202,15 @@ def cmd_summary(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from trainlab.fairness.audit import audit_cli
+    from trainlab.fairness.audit import audit_run
+    from trainlab.fairness.prose import summary_markdown
 
-    audit_cli(
+    result, out = audit_run(
         args.target, by=args.by, split=args.split, favorable=args.favorable, reference=args.reference,
         bootstrap=args.bootstrap, min_group_size=args.min_group_size, seed=args.seed, out=args.out,
     )
+    print(summary_markdown(result))
+    print(f"\naudit written to {out}/ (audit.json, groups.csv, disparities.csv, comparisons.csv, flags.csv, summary.md, plots)")
     return 0
 
 

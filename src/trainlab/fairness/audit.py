@@ -22,7 +22,7 @@ from trainlab.fairness.folder import write_audit
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
 from trainlab.artifacts.predictions import Predictions
-from trainlab.fairness.prose import note_reference_elsewhere, summary_markdown
+from trainlab.fairness.prose import note_reference_elsewhere
 from trainlab.utils.log import get_logger
 
 BOOTSTRAP_METHOD = (
@@ -143,17 +143,16 @@ def default_out(target: Path, split: str) -> Path:
     return target.parent / f"{target.stem}-audit"
 
 
-def audit_cli(target, by, split: str = "test", favorable=None, reference=None, bootstrap: int = 1000,
-              min_group_size: int = 30, seed: int = 0, out=None) -> AuditResult:
-    """``trainlab audit``: read, audit, write everything, print the summary."""
+def audit_run(target, by, split: str = "test", favorable=None, reference=None, bootstrap: int = 1000,
+              min_group_size: int = 30, seed: int = 0, out=None) -> tuple[AuditResult, Path]:
+    """``trainlab audit``: read the predictions, audit, write the audit folder; returns the result and the folder
+    (the command line prints the summary)."""
     pred = Predictions.read(target, split)
     result = audit(pred, by=by, favorable=favorable, reference=reference, bootstrap=bootstrap,
                    min_group_size=min_group_size, seed=seed, target=run_target(Path(target)))
     out = Path(out) if out is not None else default_out(Path(target), split)
     write_audit(result, out)
-    print(summary_markdown(result))
-    print(f"\naudit written to {out}/ (audit.json, groups.csv, disparities.csv, comparisons.csv, flags.csv, summary.md, plots)")
-    return result
+    return result, out
 
 
-__all__ = ["AuditResult", "audit", "audit_cli"]
+__all__ = ["AuditResult", "audit", "audit_run"]
