@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from trainlab.artifacts.lr_find import LRFindResult
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.training.lr_find import lr_range_test, suggest
+from _folder_data import write_folder_dataset
 
 
 def _problem(seed=0):
@@ -75,16 +75,7 @@ def test_bad_settings_are_one_line_errors():
 
 @pytest.fixture(scope="module")
 def folder_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("imgs")
-    rng = np.random.default_rng(0)
-    for split in ("train", "val", "test"):
-        for label in range(2):
-            (root / split / f"c{label}").mkdir(parents=True)
-            for i in range(12 if split == "train" else 4):
-                img = rng.integers(0, 60, (16, 16, 3)).astype(np.uint8)
-                img[4:12, 4:12, label] = 220
-                Image.fromarray(img).save(root / split / f"c{label}" / f"{i}.png")
-    return root
+    return write_folder_dataset(tmp_path_factory.mktemp("imgs"), train=12, other=4)
 
 
 def test_cli_writes_record_and_plot_over_seeds(folder_dataset, tmp_path, capsys):

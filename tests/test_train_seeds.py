@@ -5,27 +5,18 @@ import json
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
 from scipy import stats
 
 from trainlab.artifacts.seed_group import SeedGroupSummary
 from trainlab.cli import main
 from trainlab.errors import TrainlabError
 from trainlab.training.seeds import seed_list, summarize
+from _folder_data import write_folder_dataset
 
 
 @pytest.fixture(scope="module")
 def folder_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("imgs")
-    rng = np.random.default_rng(0)
-    for split in ("train", "val", "test"):
-        for label in range(2):
-            (root / split / f"c{label}").mkdir(parents=True)
-            for i in range(10 if split == "train" else 6):
-                img = rng.integers(0, 60, (16, 16, 3)).astype(np.uint8)
-                img[4:12, 4:12, label] = 220
-                Image.fromarray(img).save(root / split / f"c{label}" / f"{i}.png")
-    return root
+    return write_folder_dataset(tmp_path_factory.mktemp("imgs"), train=10, other=6)
 
 
 def test_summary_is_mean_and_t_interval():
