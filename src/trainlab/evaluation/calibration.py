@@ -12,6 +12,13 @@ N_BINS = 15
 MIN_PER_BIN = 20  # the reliability diagram switches to equal-count bins when equal-width ones would hold fewer
 
 
+def confidence_bin(conf, *, n_bins: int = N_BINS) -> np.ndarray:
+    """The equal-width bin (0..n_bins-1) of each confidence: bin m holds ``m/M < conf ≤ (m+1)/M``, conf = 0 in bin 0
+    (the bins of :func:`calibration_bins` and of the audit's per-group ECE)."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.clip(np.digitize(np.asarray(conf, dtype=np.float64), edges[1:-1], right=True), 0, n_bins - 1)
+
+
 def calibration_bins(y_true, proba, *, n_bins: int = N_BINS) -> dict[str, np.ndarray]:
     """Top-label confidence binned into ``n_bins`` equal-width bins on [0, 1].
 
@@ -32,8 +39,7 @@ def calibration_bins(y_true, proba, *, n_bins: int = N_BINS) -> dict[str, np.nda
     conf = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y_true).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # right=True: bin m holds edges[m] < conf <= edges[m+1]; conf = 0 lands in bin 0.
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    which = confidence_bin(conf, n_bins=n_bins)
     count = np.bincount(which, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.bincount(which, weights=correct, minlength=n_bins) / count
