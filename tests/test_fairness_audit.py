@@ -176,7 +176,7 @@ def test_cli_writes_every_output_and_the_tables_agree_with_audit_json(tmp_path, 
                  "--reference", "White"]) == 0
     out = run / "audit"
     data = json.loads((out / "audit.json").read_text())
-    assert data["kind"] == "audit" and data["schema_version"] == 1 and data["n"] == len(frame) and data["favorable"] == "Male"
+    assert data["kind"] == "audit" and data["schema_version"] == 2 and data["n"] == len(frame) and data["favorable"] == "Male"
     assert [a["name"] for a in data["audits"]] == ["race", "race × gender"]
     assert data["audits"][0]["reference"] == "White" and data["audits"][0]["reference_reason"] == "given"
     # 'White' is not an intersection group: that audit says so and uses its largest group

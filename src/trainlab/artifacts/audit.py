@@ -47,7 +47,21 @@ class GroupFigures(_Part):
     accuracy: Estimate
     error_rate: Estimate
     macro_f1: Estimate
+    ece: Estimate | None = None  # expected calibration error (schema 2; null value with a reason without probabilities)
     per_class: dict[str, dict[str, Estimate]]  # class -> base_rate, selection_rate, tpr, fpr, f1
+
+
+class Detectable(_Part):
+    """The minimum detectable difference of a measure (schema 2): the smallest true difference between the two
+    groups named that a two-sided test at the 5% level detects with 80% power, at their sizes."""
+
+    value: float | None  # (z_0.975 + z_0.8) · SE, difference form (for a ratio measure: of the rates it divides)
+    at_flag_level: float | None = None  # the same with the audit's simultaneous critical value in place of z_0.975
+    groups: list[str] = []  # the pair it is for: the smallest and the largest relevant group (or the reference)
+    n: list[int] = []  # the rows each rests on (the measure's denominator: all rows, true k, not true k)
+    pooled_rate: float | None = None  # p of p(1 − p); null for a measure that is not a proportion (ECE)
+    form: str = "difference"
+    reason: str | None = None  # why value is null
 
 
 class Disparity(Estimate):
@@ -63,6 +77,7 @@ class Disparity(Estimate):
     label: str | None = None  # plain name (the catalogue's), for tables
     definition: str | None = None
     per_class: dict[str, Disparity] | None = None
+    mdd: Detectable | None = None  # schema 2: what the data can show (docs/fairness.md, "What the data can show")
 
 
 class Comparison(Estimate):
@@ -89,6 +104,18 @@ class Flag(_Part):
     message: str
 
 
+class ReliabilityCurve(_Part):
+    """One group's reliability diagram (schema 2): the bins of evaluation.calibration.reliability_bins."""
+
+    group: str
+    strategy: str  # equal-width | equal-count
+    confidence: list[float | None]  # mean confidence per bin (null: empty bin)
+    accuracy: list[float | None]
+    count: list[int]
+    low: list[float | None]  # 95% Wilson interval of the bin's accuracy
+    high: list[float | None]
+
+
 class TooSmall(_Part):
     group: str
     count: int
@@ -111,6 +138,8 @@ class GroupingAudit(_Part):
     comparisons: list[Comparison] = []
     flags: list[Flag] = []
     simultaneous_critical_value: float | None = None
+    calibration_critical_value: float | None = None  # schema 2: the ECE family's max-t critical value
+    reliability: list[ReliabilityCurve] = []  # schema 2: per group, for the reliability plot
     notes: list[str] = []
     plots: dict[str, str] = {}  # kind -> path relative to the audit folder
 
@@ -130,7 +159,7 @@ class BootstrapSettings(_Part):
 
 class AuditResult(Artifact):
     KIND = "audit"
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2  # 2: per-group ECE, the calibration gap, reliability curves, minimum detectable differences
     FILENAME = "audit.json"
     MADE_BY = "trainlab audit"
 
@@ -155,6 +184,8 @@ class AuditResult(Artifact):
     def migrate(cls, payload: dict, version: int, source) -> dict:
         if version == 0:  # trainlab.audit/1, written before artifacts carried kind and schema_version
             payload = {k: v for k, v in payload.items() if k != "schema"}
+        if version in (0, 1):  # version 2 only adds optional fields (ece, mdd, reliability): absent means not computed
+            return payload
         return super().migrate(payload, version, source)
 
     @property
@@ -196,5 +227,5 @@ class AuditResult(Artifact):
         raise KeyError(f"no audit named {name!r}; have {[a.name for a in self.audits]}")
 
 
-__all__ = ["AuditResult", "BootstrapSettings", "Comparison", "Disparity", "Estimate", "Flag", "GroupFigures",
-           "GroupingAudit", "TooSmall"]
+__all__ = ["AuditResult", "BootstrapSettings", "Comparison", "Detectable", "Disparity", "Estimate", "Flag",
+           "GroupFigures", "GroupingAudit", "ReliabilityCurve", "TooSmall"]

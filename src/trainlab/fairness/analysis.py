@@ -14,7 +14,8 @@ import zlib
 import numpy as np
 
 from trainlab.errors import TrainlabError
-from trainlab.fairness import prose
+from trainlab.fairness import power, prose
+from trainlab.fairness.ece import UNAVAILABLE, CalibrationContrasts, GroupCalibration
 from trainlab.fairness.flags import raise_flags
 from trainlab.fairness.groups import Grouping
 from trainlab.fairness.measures import Measure, measures
@@ -25,7 +26,8 @@ from trainlab.utils.log import get_logger
 log = get_logger("fairness")
 
 
-def _figures(rf: RateFrame, g: int, label: str, values: dict | None, *, too_small=None, reference=None) -> dict:
+def _figures(rf: RateFrame, g: int, label: str, values: dict | None, *, too_small=None, reference=None,
+             cal: GroupCalibration | None = None) -> dict:
     """A group's own figures (or the overall row's), each with its percentile interval."""
     entry = {"group": label}
     if values is not None:
@@ -34,6 +36,8 @@ def _figures(rf: RateFrame, g: int, label: str, values: dict | None, *, too_smal
         entry["count"] = int(rf.sizes[g])
     for name in PER_GROUP:
         entry[name] = rf.own(name, g).model_dump()
+    ece = cal.own(g if values is not None else None) if cal is not None else estimate(np.nan, reason=UNAVAILABLE)
+    entry["ece"] = ece.model_dump()
     entry["per_class"] = {cls: {name: rf.own(name, g, k).model_dump() for name in PER_CLASS}
                           for k, cls in enumerate(rf.classes)}
     return entry
@@ -140,18 +144,53 @@ def _headline_of_comparisons(m: Measure, comparisons: list[dict], reference: str
             "reference": best["reference"]}
 
 
-def _disparities(c: Contrasts, comparisons: list[dict], favorable: int | None, head: list[int]) -> dict:
+def _mdd(c: Contrasts, cc: CalibrationContrasts | None, m: Measure, k: int | None) -> dict:
+    """What the data can show for measure m (class k): its minimum detectable difference (:mod:`power`)."""
+    if m.rate == CalibrationContrasts.RATE:
+        return power.ece_mdd(cc)
+    if m.how == "either_gap":
+        return power.rate_mdd(c, ("tpr", "fpr"), k)
+    if m.how == "headline" and m.headline_of == "average_odds_difference":
+        return power.rate_mdd(c, ("tpr", "fpr"), k, how="average", to_reference=True)
+    return power.rate_mdd(c, m.rate, k, to_reference=m.how == "headline")
+
+
+def _disparities(c: Contrasts, comparisons: list[dict], favorable: int | None, head: list[int],
+                 cc: CalibrationContrasts | None = None) -> dict:
     classes, out = c.frame.classes, {}
     over = "favorable class" if favorable is not None else "worst over classes (one-vs-rest)"
     for m in measures("disparity"):
-        if m.headline_of:
+        if m.rate == CalibrationContrasts.RATE:  # calibration by group: its own contrasts (fairness/ece.py)
+            entry = (_over_groups(cc, m, None) if cc is not None else
+                     {**estimate(np.nan, reason=UNAVAILABLE).model_dump(), "lowest": None, "highest": None})
+            entry["mdd"] = _mdd(c, cc, m, None)
+        elif m.headline_of:
             entry = _headline_of_comparisons(m, comparisons, c.frame.labels[c.ref])
+            cls = entry.get("class")
+            entry["mdd"] = _mdd(c, cc, m, classes.index(cls) if cls is not None else (head[0] if len(head) == 1 else None))
         elif m.per_class:
-            per_class = {cls: _over_groups(c, m, k) for k, cls in enumerate(classes)}
+            per_class = {cls: {**_over_groups(c, m, k), "mdd": _mdd(c, cc, m, k)} for k, cls in enumerate(classes)}
             entry = {**_headline(m, per_class, classes, favorable, head), "over": over, "per_class": per_class}
         else:
-            entry = _over_groups(c, m, None)
+            entry = {**_over_groups(c, m, None), "mdd": _mdd(c, cc, m, None)}
         out[m.name] = {**entry, "label": m.label, "definition": m.definition}
+    return out
+
+
+def _reliability(codes, y_true, proba, labels: list[str]) -> list[dict]:
+    """Each non-empty group's reliability diagram (the evaluation's adaptive bins with Wilson intervals)."""
+    from trainlab.evaluation.calibration import reliability_bins
+
+    out = []
+    clean = lambda a: [None if not np.isfinite(v) else float(v) for v in a]  # noqa: E731
+    for g, label in enumerate(labels):
+        rows = codes == g
+        if not rows.any():
+            continue
+        b = reliability_bins(y_true[rows], proba[rows])
+        out.append({"group": label, "strategy": b["strategy"], "confidence": clean(b["confidence"]),
+                    "accuracy": clean(b["accuracy"]), "count": [int(x) for x in b["count"]],
+                    "low": clean(b["low"]), "high": clean(b["high"])})
     return out
 
 
@@ -178,13 +217,21 @@ def _comparisons(c: Contrasts, head: list[int]) -> list[dict]:
 
 # ---- one grouping ---------------------------------------------------------------------------------------------
 def analyse(grouping: Grouping, y_true, y_pred, classes: list[str], *, favorable: int | None,
-            reference: int | None, bootstrap: int, min_group_size: int, seed: int) -> dict:
-    """Audit one grouping; returns the JSON-ready dict (docs/fairness.md, ``audits[]``)."""
+            reference: int | None, bootstrap: int, min_group_size: int, seed: int, proba=None) -> dict:
+    """Audit one grouping; returns the JSON-ready dict (docs/fairness.md, ``audits[]``).
+
+    proba: the class probabilities (n, K) for calibration by group; None (a table of hard labels): calibration
+    is reported as unavailable."""
     labels = grouping.labels
     # Seeded per grouping name: an audit's intervals do not depend on the other audits run with it.
     rng = np.random.default_rng([int(seed), zlib.crc32(grouping.name.encode())]) if bootstrap > 0 else None
     rf, pooled = RateFrame.from_rows(grouping.codes, y_true, y_pred, classes, labels=labels, minimum=min_group_size,
                                      resamples=int(bootstrap), rng=rng)
+    cal = None
+    if proba is not None:  # its own stream, so the rates' intervals are those of an audit without calibration
+        cal_rng = np.random.default_rng([int(seed), zlib.crc32(grouping.name.encode()), 1]) if bootstrap > 0 else None
+        cal = GroupCalibration.from_rows(grouping.codes, y_true, proba, labels=labels, minimum=min_group_size,
+                                         resamples=int(bootstrap), rng=cal_rng)
     E = np.flatnonzero(rf.sizes >= min_group_size)
     ref, ref_reason = _reference(rf, E, reference, grouping.name)
     head = [favorable] if favorable is not None else list(range(len(classes)))
@@ -197,9 +244,10 @@ def analyse(grouping: Grouping, y_true, y_pred, classes: list[str], *, favorable
         "reference_reason": ref_reason,
         "compared_groups": [labels[i] for i in E],
         "too_small": [{"group": labels[i], "count": int(rf.sizes[i])} for i in too_small],
-        "overall": _figures(pooled, 0, "overall", None),
+        "overall": _figures(pooled, 0, "overall", None, cal=cal),
         "groups": [_figures(rf, i, labels[i], grouping.values[i], too_small=rf.sizes[i] < min_group_size,
-                            reference=ref == i) for i in range(len(labels))],
+                            reference=ref == i, cal=cal) for i in range(len(labels))],
+        "reliability": _reliability(grouping.codes, np.asarray(y_true), np.asarray(proba), labels) if cal else [],
     }
     if too_small:
         notes.append(prose.note_too_small([(labels[i], int(rf.sizes[i])) for i in too_small], min_group_size))
@@ -209,9 +257,13 @@ def analyse(grouping: Grouping, y_true, y_pred, classes: list[str], *, favorable
         return {**out, "disparities": {}, "comparisons": [], "flags": [], "simultaneous_critical_value": None,
                 "notes": notes}
     c = rf.compare(E, ref)
+    cc = cal.compare(E) if cal is not None else None
     comparisons = _comparisons(c, head)
-    disparities = _disparities(c, comparisons, favorable, head)
-    flags = raise_flags(grouping.name, c, disparities, head=head, label_conditioned=label_conditioned, notes=notes)
+    disparities = _disparities(c, comparisons, favorable, head, cc)
+    flags = raise_flags(grouping.name, c, disparities, head=head, label_conditioned=label_conditioned, notes=notes,
+                        calibration=cc)
     crit = float(c.crit)
+    cal_crit = float(cc.crit) if cc is not None else np.nan
     return {**out, "disparities": disparities, "comparisons": comparisons, "flags": flags,
-            "simultaneous_critical_value": crit if np.isfinite(crit) else None, "notes": notes}
+            "simultaneous_critical_value": crit if np.isfinite(crit) else None,
+            "calibration_critical_value": cal_crit if np.isfinite(cal_crit) else None, "notes": notes}

@@ -18,6 +18,7 @@ from trainlab.artifacts.audit import AuditResult
 from trainlab.errors import TrainlabError
 from trainlab.fairness.analysis import analyse
 from trainlab.fairness.bootstrap import CI_LEVEL
+from trainlab.fairness.ece import has_probabilities
 from trainlab.fairness.folder import write_audit
 from trainlab.fairness.plots import plot_names
 from trainlab.fairness.groups import check_columns, find_group, make_grouping, parse_by
@@ -88,6 +89,10 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
         frame = frame.assign(**{target: frame["y_true"]})  # the true label, under the target's own name
     fav, fav_reason = _favorable(predictions, favorable)
     y_true, y_pred = predictions.y_true, predictions.y_pred
+    proba = predictions.proba
+    if not has_probabilities(proba):
+        log.warning("audit: %s holds hard labels (every p_<class> is 0 or 1): calibration by group is unavailable", source)
+        proba = None
     groupings = [make_grouping(frame, spec) for spec in specs]
     refs = [find_group(reference, g.labels) if reference is not None else None for g in groupings]
     if reference is not None and all(r is None for r in refs):
@@ -97,8 +102,8 @@ def audit(predictions: Predictions, *, by, favorable: str | None = None, referen
     for grouping, ref in zip(groupings, refs):
         log.debug("auditing by %s: %d groups, %d bootstrap resamples", grouping.name, len(grouping.labels), bootstrap)
         entry = analyse(grouping, y_true, y_pred, predictions.classes, favorable=fav, reference=ref,
-                        bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed))
-        entry["plots"] = plot_names(grouping.slug)
+                        bootstrap=int(bootstrap), min_group_size=int(min_group_size), seed=int(seed), proba=proba)
+        entry["plots"] = plot_names(grouping.slug, reliability=bool(entry["reliability"]))
         if reference is not None and ref is None:
             entry["notes"].insert(0, note_reference_elsewhere(reference, grouping.name))
         audits.append(entry)

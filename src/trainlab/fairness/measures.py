@@ -31,7 +31,8 @@ class Measure:
     rate: the rate compared (None: accuracy-free composite). per_class: one value per class (one-vs-rest).
     worst_over: how a headline picks among classes (``max`` a difference, ``min`` a ratio) or, for a headline of a
         comparison, among groups (``abs`` the largest in magnitude, ``min`` the lowest).
-    flagged_when_ci_excludes_zero: a ``ci_excludes_zero`` flag is raised when its simultaneous interval excludes 0.
+    flagged_when_ci_excludes_zero: a ``ci_excludes_zero`` flag is raised when its simultaneous interval excludes 0
+        (and the value is at least ``flag_threshold``, a materiality threshold; 0 for the rates' gaps).
     summary: its title among the largest gaps of summary.md.
     """
 
@@ -46,6 +47,7 @@ class Measure:
     flagged_when_ci_excludes_zero: bool = False
     headline_of: str | None = None
     summary: str | None = None  # its title in summary.md ({cls}: " of '<class>'"); None: not in the summary
+    flag_threshold: float = 0.0  # a ci_excludes_zero flag also needs the value to reach this (materiality)
 
 
 CATALOGUE: tuple[Measure, ...] = (
@@ -77,6 +79,11 @@ CATALOGUE: tuple[Measure, ...] = (
             "Accuracy gap (max − min over groups)", "max_g accuracy_g − min_g accuracy_g", True, summary="Accuracy"),
     Measure("worst_group_accuracy", "disparity", "worst", "accuracy", False, "min",
             "Worst-group accuracy", "min_g accuracy_g"),
+    # calibration by group (fairness/ece.py): the ECE is a calibration error, so the gap is over ECE_g
+    Measure("calibration_gap", "disparity", "gap", "ece", False, "max",
+            "Calibration gap (ECE, max − min over groups)",
+            "max_g ECE_g − min_g ECE_g,  ECE_g = Σ_m |B_gm|/n_g · |acc(B_gm) − conf(B_gm)| (15 equal-width bins)", True,
+            summary="Expected calibration error", flag_threshold=0.03),
     # each compared group against the reference (AIF360: unprivileged − privileged, the reference as privileged)
     Measure("statistical_parity_difference", "comparison", "difference", "selection_rate", True, "abs",
             "Statistical parity difference (vs reference)", "SR_g − SR_ref"),

@@ -2,7 +2,9 @@
 
 One PNG of each kind per audit (grouping), ``plots/<kind>_<slug>.png`` in the audit folder, e.g.
 ``plots/accuracy_race.png``, ``plots/selection_rate_race_x_gender.png``, ``plots/tpr_fpr_race.png``.
-Groups too small to compare are drawn in grey and marked ``n<min``; the reference group is bold.
+Groups too small to compare are drawn in grey and marked ``n<min``; the reference group is bold. With class
+probabilities, ``plots/reliability_<slug>.png`` draws every group's reliability curve in one plot, the groups named
+by a calibration-gap flag thick and marked ⚑.
 """
 
 from __future__ import annotations
@@ -17,9 +19,42 @@ KINDS = ("accuracy", "selection_rate", "tpr_fpr")
 BLUE, GREY, RED = "#2b6cb0", "#a0aec0", "#c53030"
 
 
-def plot_names(slug: str) -> dict[str, str]:
-    """Plot files of one audit, relative to the audit folder."""
-    return {kind: f"plots/{kind}_{slug}.png" for kind in KINDS}
+def plot_names(slug: str, reliability: bool = False) -> dict[str, str]:
+    """Plot files of one audit, relative to the audit folder (``reliability`` when probabilities were audited)."""
+    return {kind: f"plots/{kind}_{slug}.png" for kind in KINDS + (("reliability",) if reliability else ())}
+
+
+def plot_reliability(audit: dict, path: Path, min_size: int) -> Path:
+    """Every group's reliability curve in one plot (accuracy against mean confidence per bin); groups named by a
+    calibration flag drawn thick and marked ⚑, groups too small to compare dashed and grey."""
+    flagged = {name for f in audit["flags"] if f["measure"] == "calibration_gap" for name in (f["group"], f["versus"])}
+    small = {g["group"] for g in audit["groups"] if g["too_small"]}
+    ece = {g["group"]: g.get("ece", {}).get("value") for g in audit["groups"]}
+    fig = _figure(8)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="#4a5568", linestyle="--", linewidth=0.9, label="perfect calibration")
+    for curve in audit["reliability"]:
+        x = np.array([np.nan if v is None else v for v in curve["confidence"]], float)
+        y = np.array([np.nan if v is None else v for v in curve["accuracy"]], float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        name, e = curve["group"], ece.get(curve["group"])
+        label = name + (f" (ECE {e:.3f})" if e is not None else "")
+        style = {"linewidth": 1.2, "marker": "o", "markersize": 3}
+        if name in flagged:
+            label, style = f"⚑ {label}", {**style, "linewidth": 2.8, "markersize": 5}
+        if name in small:
+            label, style = f"{label}, n<{min_size}", {**style, "linestyle": ":", "color": GREY}
+        ax.plot(x[keep], y[keep], label=label, **style)
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("mean confidence in bin (top-label probability)")
+    ax.set_ylabel("accuracy in bin")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7)
+    gap = audit["disparities"].get("calibration_gap") or {}
+    sub = f"calibration gap {gap['value']:.3f}" if gap.get("value") is not None else "calibration gap undefined"
+    ax.set_title(f"Reliability by {audit['name']}\n{sub} · ⚑ flagged", fontsize=10, loc="left")
+    return _save(fig, path)
 
 
 def _series(audit: dict, metric: str, cls: str | None):
@@ -124,4 +159,7 @@ def plot_audit(data: dict, out: Path) -> list[Path]:
         axes[1].legend(loc="lower right", fontsize=8)
         fig.suptitle(f"True- and false-positive rates for '{cls}' by {audit['name']} (95% CI){ref}", fontsize=10)
         paths.append(_save(fig, out / names["tpr_fpr"]))
+
+        if audit.get("reliability"):
+            paths.append(plot_reliability(audit, out / f"plots/reliability_{audit['slug']}.png", min_size))
     return paths
