@@ -3,8 +3,9 @@
 The CSV tables are flattened views of audit.json (one source of truth):
 
     groups.csv       audit, group, count, too_small, reference, class, metric, value, ci_low, ci_high, reason
+                     (metric ``ece``: the group's expected calibration error, when the table has probabilities)
     disparities.csv  audit, measure, scope (headline | per_class), class, value, ci_low, ci_high, reason,
-                     lowest, highest, group, reference
+                     lowest, highest, group, reference, mdd, mdd_at_flag_level (minimum detectable differences)
     comparisons.csv  audit, measure, class, group, reference, value, ci_low, ci_high,
                      sim_ci_low, sim_ci_high, separated, reason
     flags.csv        audit, kind, measure, class, group, versus, value, ci_low, ci_high, message
@@ -30,8 +31,10 @@ def groups_table(data: dict) -> pd.DataFrame:
         for g in [a["overall"], *a["groups"]]:
             base = {"audit": a["name"], "group": g["group"], "count": g["count"],
                     "too_small": g.get("too_small", False), "reference": g.get("reference", False)}
-            for metric in ("accuracy", "error_rate", "macro_f1"):
-                s = g[metric]
+            for metric in ("accuracy", "error_rate", "macro_f1", "ece"):
+                s = g.get(metric)
+                if s is None:  # an audit.json of schema 1 has no ece
+                    continue
                 rows.append({**base, "class": "", "metric": metric, "value": s["value"],
                              "ci_low": _ci(s, 0), "ci_high": _ci(s, 1), "reason": s["reason"]})
             for cls, metrics in g["per_class"].items():
@@ -50,9 +53,11 @@ def disparities_table(data: dict) -> pd.DataFrame:
                 rows.append({"audit": a["name"], "measure": measure, "scope": scope, "class": cls,
                              "value": e["value"], "ci_low": _ci(e, 0), "ci_high": _ci(e, 1), "reason": e["reason"],
                              "lowest": e.get("lowest"), "highest": e.get("highest"),
-                             "group": e.get("group"), "reference": e.get("reference")})
+                             "group": e.get("group"), "reference": e.get("reference"),
+                             "mdd": (e.get("mdd") or {}).get("value"),
+                             "mdd_at_flag_level": (e.get("mdd") or {}).get("at_flag_level")})
     return pd.DataFrame(rows, columns=["audit", "measure", "scope", "class", "value", "ci_low", "ci_high", "reason",
-                                       "lowest", "highest", "group", "reference"])
+                                       "lowest", "highest", "group", "reference", "mdd", "mdd_at_flag_level"])
 
 
 def comparisons_table(data: dict) -> pd.DataFrame:

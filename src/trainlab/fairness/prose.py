@@ -55,8 +55,40 @@ def _gap_line(audit: dict, key: str) -> tuple[float, str]:
         more = f" (and {len(flags) - 3} more)" if len(flags) > 3 else ""
         text += f" **Flagged**: {shown}{more}."
     else:
-        text += " Not flagged."
+        text += " Not flagged" + _undetectable(d.get("mdd")) + "."
     return d["value"], text
+
+
+def _undetectable(mdd: dict | None) -> str:
+    """", but gaps under 0.14 could not be detected at these group sizes (...)" (docs/fairness.md)."""
+    if not mdd or mdd.get("value") is None:
+        return ""
+    groups = mdd.get("groups") or []
+    n = mdd.get("n") or []
+    sizes = f"; {groups[0]} n={n[0]:,} vs {groups[1]} n={n[1]:,}" if len(groups) == 2 and len(n) == 2 else ""
+    flag = mdd.get("at_flag_level")
+    return (f", but gaps under {mdd['value']:.3f} could not be detected at these group sizes (80% power, 5% level"
+            + (f"; {flag:.3f} at the flags' simultaneous level" if flag is not None else "") + f"{sizes})")
+
+
+def _fmt(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def detectable_table(audit: dict) -> list[str]:
+    """Markdown table of every headline measure: its value, interval and minimum detectable difference."""
+    lines = ["| measure | value | 95% CI | detectable at 80% power (5% level) | at the flags' level | groups (n) |",
+             "|---|---|---|---|---|---|"]
+    for name, d in audit["disparities"].items():
+        mdd = d.get("mdd") or {}
+        ci = d.get("ci")
+        groups = " vs ".join(f"{g} ({n:,})" for g, n in zip(mdd.get("groups") or [], mdd.get("n") or []))
+        what = d.get("label") or name
+        if d.get("class") is not None and "per_class" in d:
+            what += f" ['{d['class']}']"
+        lines.append(f"| {what} | {_fmt(d.get('value'))} | {'' if not ci else f'{_fmt(ci[0])} to {_fmt(ci[1])}'} | "
+                     f"{_fmt(mdd.get('value'))} | {_fmt(mdd.get('at_flag_level'))} | {groups or mdd.get('reason') or ''} |")
+    return lines
 
 
 def summary_markdown(result: AuditResult) -> str:
@@ -83,7 +115,8 @@ def summary_markdown(result: AuditResult) -> str:
         lines.append(f"**{n_flag} flag(s)**, in the audit(s) by {', '.join(flagged)}.")
     else:
         lines.append("**No flag**: no selection-rate ratio is significantly below four-fifths and no gap between groups has a "
-                     "simultaneous 95% interval that excludes zero.")
+                     "simultaneous 95% interval that excludes zero. No flag is not evidence of no disparity: each audit's "
+                     "table says how large a gap its group sizes could detect.")
     for audit in data["audits"]:
         lines += ["", f"## By {audit['name']}", ""]
         if audit["reference"] is not None:
@@ -91,8 +124,12 @@ def summary_markdown(result: AuditResult) -> str:
                          f"Compared: {len(audit['compared_groups'])} group(s).")
         if audit["disparities"]:
             lines += ["", "Largest gaps, largest first:", ""]
-            ranked = sorted((_gap_line(audit, m.name) for m in measures("disparity") if m.summary), key=lambda t: -t[0])
+            # (an audit.json of an older schema lacks the newer measures)
+            ranked = sorted((_gap_line(audit, m.name) for m in measures("disparity")
+                             if m.summary and m.name in audit["disparities"]), key=lambda t: -t[0])
             lines += [f"{i}. {text}" for i, (_, text) in enumerate(ranked, 1)]
+            lines += ["", "What the data can show (minimum detectable difference, docs/fairness.md):", "",
+                      *detectable_table(audit)]
             dp_class = audit["disparities"]["demographic_parity_difference"].get("class")
             other = [f for f in audit["flags"] if f["kind"] == "four_fifths" and f["class"] != dp_class]
             if other:
@@ -111,7 +148,7 @@ def summary_markdown(result: AuditResult) -> str:
 
 # ---- the sentences the audit stores (notes, flag messages); the estimation never writes English ----------------
 RATE_NAMES = {"selection_rate": "selection rate", "tpr": "true-positive rate", "fpr": "false-positive rate",
-              "accuracy": "accuracy"}
+              "accuracy": "accuracy", "ece": "expected calibration error"}
 
 
 def note_too_small(groups: list[tuple[str, int]], minimum: int) -> str:

@@ -18,6 +18,7 @@ from trainlab.report.markdown import to_html
 MEASURES = {
     "accuracy_gap": "Accuracy gap (max − min over groups)",
     "worst_group_accuracy": "Worst-group accuracy",
+    "calibration_gap": "Calibration gap (ECE, max − min over groups)",
     "demographic_parity_difference": "Demographic parity difference",
     "demographic_parity_ratio": "Demographic parity ratio (disparate impact, min/max)",
     "equal_opportunity_difference": "Equal opportunity difference (TPR gap)",
@@ -131,6 +132,7 @@ def _grouping(ids: Ids, audit, a: dict, data: dict, run: str, folder: str) -> Se
         "selection_rate": f"Selection rate by {name}" + (f" (share predicted '{favorable}')" if favorable else "") +
                           ", with 95% intervals and the four-fifths line",
         "tpr_fpr": f"True- and false-positive rates by {name}, with 95% intervals",
+        "reliability": f"Reliability curves by {name} (accuracy against confidence per bin); ⚑ groups in a calibration flag",
     }
     images = [replace(im, caption=captions.get(kind, im.caption))
               for kind, rel in plots.items() for im in audit.images if im.path.as_posix().endswith(str(rel))]
@@ -175,6 +177,7 @@ def _flagged_measures(a: dict) -> set[tuple[str, str | None]]:
 
 def _disparities_table(a: dict, disparities: dict, name: str, folder: str) -> B.Table:
     cols = [B.Column("measure"), B.Column("value", True, "with its 95% bootstrap interval"), B.Column("class"), B.Column("lowest → highest"),
+            B.Column("detectable", True, "minimum detectable difference: 80% power, 5% level, at these group sizes"),
             B.Column("definition")]
     flagged = _flagged_measures(a)
     rows = []
@@ -188,8 +191,11 @@ def _disparities_table(a: dict, disparities: dict, name: str, folder: str) -> B.
         elif d.get("group") is not None:
             spread = f"{d.get('group')}" + (f" vs {d['reference']}" if d.get("reference") else "")
         is_flagged = (measure, d.get("class")) in flagged or any(m == measure for m, _ in flagged)
+        mdd = (d.get("mdd") or {}).get("value")
         rows.append(B.Row([B.Cell(_label(measure) + (" ⚑" if is_flagged else "")), _stat_cell(d, attrs),
-                           B.Cell(str(d.get("class") or "")), B.Cell(spread), B.Cell(str(d.get("definition") or ""))],
+                           B.Cell(str(d.get("class") or "")), B.Cell(spread),
+                           B.Cell("n/a" if mdd is None else fmt(mdd), True, (d.get("mdd") or {}).get("reason")),
+                           B.Cell(str(d.get("definition") or ""))],
                           {"class": "flagged"} if is_flagged else {}))
     return B.Table(cols, rows, row_headers=True,
                    caption="Disparity measures (⚑ flagged). Differences near 0 and ratios near 1 mean parity.")
