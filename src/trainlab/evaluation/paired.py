@@ -270,3 +270,28 @@ def verdict(a: str, b: str, figures: dict, *, metric: str = "accuracy", confiden
             how = f"{a} beat {b} in {wins} of {pairings}"
         text += f"; across {pairings} seed pairings {how} (P({a} beats {b}) on a new seed ≈ {f['beat_share']:.2f})"
     return text
+
+
+def metric_intervals(y_true, y_pred, proba, *, replicates: int = 1000, seed: int = 0,
+                     confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+    """The bootstrap interval of each headline metric of one run: {metric: (low, high)}.
+
+    The same machinery as the paired comparison with a single run: ``replicates`` resamples of the n items
+    (with replacement; :func:`item_counts` with ``numpy.random.default_rng(seed)``), every metric as a weighted
+    sum (:class:`ScoredRun`), and :func:`interval`'s expanded percentile interval of the replicate values.
+    A metric undefined on the items as they are (ROC AUC with a class absent) or with fewer than half its
+    replicates defined has no entry.
+    """
+    run = ScoredRun(y_true, y_pred, proba)
+    if run.n < 2 or replicates < 1:
+        return {}
+    point = full_sample([run])
+    draws = replicate_metrics([run], replicates=replicates, rng=np.random.default_rng(seed))
+    out = {}
+    for m in HEADLINE:
+        if not np.isfinite(point[m][0]):
+            continue
+        low, high = interval(draws[m][:, 0], confidence, run.n)
+        if low is not None:
+            out[m] = (low, high)
+    return out
