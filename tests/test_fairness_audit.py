@@ -321,3 +321,20 @@ def test_many_classes_with_a_random_group_column_raise_no_flag():
     assert not result.flagged, [f.message for f in result.flags][:5]
     eo = result.get("grp").disparities["equal_opportunity_difference"]
     assert eo.value is None
+
+
+def test_flagged_groups_are_marked_in_every_audit_plot():
+    from matplotlib.figure import Figure
+
+    from trainlab.fairness import plots as P
+
+    result = audit(planted(400, seed=0, extra_error=0.2), by=["race"], bootstrap=200, seed=0)
+    data = result.data["audits"][0]
+    assert P.flagged_groups(data) >= {"Black"}
+    for metric in ("accuracy", "selection_rate", "tpr"):
+        ax = Figure().add_subplot()
+        P._panel(ax, data, metric, None if metric == "accuracy" else result.data["classes"][-1], metric, 30)
+        labels = {t.get_text().split("  (")[0]: t for t in ax.get_yticklabels()}
+        assert "FLAGGED  Black" in labels and labels["FLAGGED  Black"].get_color() == P.RED, metric
+        marked = {k.removeprefix("FLAGGED  ") for k in labels if k.startswith("FLAGGED")}
+        assert marked == P.flagged_groups(data), labels  # exactly the groups a flag names

@@ -2,9 +2,10 @@
 
 One PNG of each kind per audit (grouping), ``plots/<kind>_<slug>.png`` in the audit folder, e.g.
 ``plots/accuracy_race.png``, ``plots/selection_rate_race_x_gender.png``, ``plots/tpr_fpr_race.png``.
-Groups too small to compare are drawn in grey and marked ``n<min``; the reference group is bold. With class
-probabilities, ``plots/reliability_<slug>.png`` draws every group's reliability curve in one plot, the groups named
-by a calibration-gap flag thick and marked ⚑.
+Groups too small to compare are drawn in grey and marked ``n<min``; the reference group is bold; a group that
+any flag of the audit names (``flags[].group``) is drawn in red and its label says ``FLAGGED`` in the accuracy,
+selection-rate and TPR/FPR plots. With class probabilities, ``plots/reliability_<slug>.png`` draws every group's
+reliability curve in one plot, the groups named by a calibration-gap flag thick and marked ⚑.
 """
 
 from __future__ import annotations
@@ -71,25 +72,29 @@ def _series(audit: dict, metric: str, cls: str | None):
 def _panel(ax, audit: dict, metric: str, cls: str | None, xlabel: str, min_size: int):
     labels = [g["group"] for g in audit["groups"]]
     small = np.array([g["too_small"] for g in audit["groups"]])
+    flagged = flagged_groups(audit)
+    marked = np.array([lab in flagged for lab in labels]) & ~small
     v, lo, hi = _series(audit, metric, cls)
     y = np.arange(len(labels))[::-1]
     err = np.vstack([np.where(np.isfinite(lo), v - lo, 0), np.where(np.isfinite(hi), hi - v, 0)])
     err = np.where(np.isfinite(err), np.clip(err, 0, None), 0)
-    for mask, colour in ((~small, BLUE), (small, GREY)):
+    for mask, colour in ((~small & ~marked, BLUE), (small, GREY), (marked, RED)):
         if mask.any():
             ax.errorbar(np.where(mask, v, np.nan), y, xerr=np.where(mask, err, 0), fmt="o", color=colour,
                         ecolor=colour, capsize=3, markersize=5, linewidth=1.2)
     overall = audit["overall"][metric] if cls is None else audit["overall"]["per_class"][cls][metric]
     if overall["value"] is not None:
         ax.axvline(overall["value"], color="#4a5568", linestyle="--", linewidth=0.9, label=f"overall {overall['value']:.3f}")
-    ticks = [f"{lab}  (n={g['count']:,}{', n<' + str(min_size) if g['too_small'] else ''})"
-             for lab, g in zip(labels, audit["groups"])]
+    ticks = [f"{'FLAGGED  ' if m else ''}{lab}  (n={g['count']:,}{', n<' + str(min_size) if g['too_small'] else ''})"
+             for lab, g, m in zip(labels, audit["groups"], marked)]
     ax.set_yticks(y, ticks)
     for tick, g in zip(ax.get_yticklabels(), audit["groups"]):
         if g.get("reference"):
             tick.set_fontweight("bold")
         if g["too_small"]:
             tick.set_color("#718096")
+        elif g["group"] in flagged:
+            tick.set_color(RED)
     for yy, vv in zip(y, v):
         if not np.isfinite(vv):
             ax.text(0.01, yy, "undefined", va="center", fontsize=8, color="#718096", transform=ax.get_yaxis_transform())
@@ -98,6 +103,11 @@ def _panel(ax, audit: dict, metric: str, cls: str | None, xlabel: str, min_size:
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     return v
+
+
+def flagged_groups(audit: dict) -> set[str]:
+    """The groups any flag of this audit names (the flagged side of a comparison)."""
+    return {f["group"] for f in audit.get("flags") or []}
 
 
 def _figure(n_groups: int, ncols: int = 1):

@@ -20,7 +20,7 @@ MEASURES = {
     "worst_group_accuracy": "Worst-group accuracy",
     "calibration_gap": "Calibration gap (ECE, max − min over groups)",
     "demographic_parity_difference": "Demographic parity difference",
-    "demographic_parity_ratio": "Demographic parity ratio (disparate impact, min/max)",
+    "demographic_parity_ratio": "Demographic parity ratio (lowest / highest selection rate)",
     "equal_opportunity_difference": "Equal opportunity difference (TPR gap)",
     "false_positive_rate_difference": "False-positive rate difference",
     "equalized_odds_difference": "Equalized odds difference",
@@ -192,7 +192,7 @@ def _disparities_table(a: dict, disparities: dict, name: str, folder: str) -> B.
             spread = f"{d.get('group')}" + (f" vs {d['reference']}" if d.get("reference") else "")
         is_flagged = (measure, d.get("class")) in flagged or any(m == measure for m, _ in flagged)
         mdd = (d.get("mdd") or {}).get("value")
-        rows.append(B.Row([B.Cell(_label(measure) + (" ⚑" if is_flagged else "")), _stat_cell(d, attrs),
+        rows.append(B.Row([B.Cell((d.get("label") or _label(measure)) + (" ⚑" if is_flagged else "")), _stat_cell(d, attrs),
                            B.Cell(str(d.get("class") or "")), B.Cell(spread),
                            B.Cell("n/a" if mdd is None else fmt(mdd), True, (d.get("mdd") or {}).get("reason")),
                            B.Cell(str(d.get("definition") or ""))],
