@@ -130,6 +130,25 @@ class Page(HTMLParser):
         return [e for e in self.elements if name in e["attrs"] and (value is None or e["attrs"][name] == value)]
 
 
+def heatmaps(page: Page) -> list[dict]:
+    return [e for e in page.elements if e["tag"] == "table" and "cm" in (e["attrs"].get("class") or "").split()]
+
+
+def assert_only_our_script(page: Page, text: str) -> None:
+    """One script: the confusion-matrix tooltip, inline, and the CSP allows exactly it (by its SHA-256)."""
+    import base64
+    import hashlib
+    from importlib import resources
+
+    scripts = [e for e in page.elements if e["tag"] == "script"]
+    assert len(scripts) == 1 and not scripts[0]["attrs"], scripts
+    ours = resources.files("trainlab.report").joinpath("tooltip.js").read_text(encoding="utf-8")
+    assert scripts[0]["text"] == ours
+    digest = base64.b64encode(hashlib.sha256(ours.encode()).digest()).decode()
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert f"script-src 'sha256-{digest}'" in csp and "unsafe-inline'" not in csp.split("script-src")[1]
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
@@ -181,7 +200,7 @@ def test_malicious_class_names_are_escaped_everywhere(report_two):
     assert EVIL not in text and EVIL_ATTR not in text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text or "&lt;script&gt;alert(&quot;x&quot;)" in text
     page = Page(text)
-    assert not [t for t, _ in page.tags if t == "script"]
+    assert_only_our_script(page, text)
     # the only <img> elements are the embedded figures; none came from a class name
     assert all(attrs.get("src", "").startswith("data:image/") for t, attrs in page.tags if t == "img")
     assert not [attrs for t, attrs in page.tags if any(k.startswith("on") for k in attrs)]
@@ -195,13 +214,15 @@ def test_page_has_no_external_references(report_two):
             value = attrs.get(key) or ""
             assert not re.match(r"\s*(https?:)?//", value), (tag, key, value)
         assert not (tag == "link" and "stylesheet" in (attrs.get("rel") or "")), attrs
-        assert tag != "script", attrs
+        assert not (tag == "script" and attrs), attrs  # no src: the one inline script, checked below
         if attrs.get("href"):
             assert attrs["href"].startswith("#"), attrs  # in-page links only
     assert "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:)?//", text)
     assert [t for t, _ in page.tags].count("style") == 1
+    assert_only_our_script(page, text)
     images = [a for t, a in page.tags if t == "img"]
-    assert len(images) >= 8  # per run: curves, class distribution, 2 confusion matrices, reliability; compare: curves
+    assert len(images) >= 6  # per run: curves, reliability; the class distribution once (one dataset); compare: curves
+    assert len(heatmaps(page)) == 2  # the confusion matrices are HTML heatmaps, one per run
 
 
 def test_page_structure_toc_and_comparison(two_runs, report_two):
@@ -349,7 +370,8 @@ def test_audit_and_mitigation_numbers_equal_their_json_and_names_are_escaped(tmp
             value = cells[when]["attrs"]["data-value"]
             assert (float(value) if value else None) == row[when], (row["measure"], when)
     assert "Mitigation: demographic parity across race" in text
-    assert len([t for t, _ in page.tags if t == "img"]) >= 3 + 3 + 3  # evaluate, audit, audit after mitigation
+    assert len([t for t, _ in page.tags if t == "img"]) >= 1 + 3 + 3  # reliability, audit, audit after mitigation
+    assert heatmaps(page)  # the confusion matrix, as a heatmap
 
 
 def test_compare_folder_given_is_used_not_recomputed(two_runs, tmp_path):

@@ -306,3 +306,54 @@ def _integer_like(series: pd.Series) -> bool:
         return False
     values = series.dropna()
     return not values.empty and bool((values == values.round()).all())
+
+
+# ---- confusion matrix as an HTML heatmap -----------------------------------------------------------
+HEATMAP_MAX_CLASSES = 150  # above this the page would hold too many cells; the PNG is shown instead
+_DIAGONAL, _OFF = (31, 95, 168), (179, 38, 30)  # right (blue) and wrong (red)
+
+
+@dataclass
+class HeatCell:
+    count: int
+    share: float  # count / the true class's items (0 for a class with none)
+    colour: str | None  # background, None for an empty cell
+
+
+def _shade(rgb: tuple[int, int, int], t: float) -> str:
+    return "#" + "".join(f"{round(255 + (c - 255) * t):02x}" for c in rgb)
+
+
+def heatmap(matrix, classes: list[str], order: list[int] | None, *, caption: str, attrs: dict[str, str] | None = None) -> dict:
+    """A confusion matrix (counts, rows = true class) drawn as a table: rows and columns in ``order`` (the
+    evaluation's seriation, confused classes together), colour on a log scale of the count (blue on the diagonal,
+    red off it), each cell carrying its count and row share for the tooltip. Pure presentation of stored counts."""
+    k = len(classes)
+    order = list(order) if order and sorted(order) == list(range(k)) else list(range(k))
+    top = max(int(max(max(row) for row in matrix)) if k else 0, 1)
+    scale = math.log1p(top)
+    rows = []
+    for i in order:
+        total = int(sum(matrix[i]))
+        cells = []
+        for j in order:
+            c = int(matrix[i][j])
+            t = 0.12 + 0.88 * math.log1p(c) / scale if c else 0.0
+            cells.append(HeatCell(c, c / total if total else 0.0, _shade(_DIAGONAL if i == j else _OFF, t) if c else None))
+        rows.append({"label": classes[i], "total": total, "cells": cells})
+    return {"type": "heatmap", "labels": [classes[j] for j in order], "rows": rows, "counts": k <= 20,
+            "max": top, "caption": caption, "attrs": attrs or {}}
+
+
+def link(before: str, text: str, section_id: str, after: str = "") -> dict:
+    """A sentence with one in-page link: ``before <a href="#section_id">text</a> after``."""
+    return {"type": "link", "before": before, "text": text, "href": section_id, "after": after}
+
+
+def glance(items: list[dict]) -> dict | None:
+    """Thumbnails linking to their sections: dicts with title, href and image (an :class:`Image`)."""
+    shown = []
+    for item in items:
+        figure = figures([item["image"]])["images"][0]
+        shown.append({"title": item["title"], "href": item["href"], "figure": figure})
+    return {"type": "glance", "items": shown} if shown else None

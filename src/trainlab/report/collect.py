@@ -30,9 +30,11 @@ from trainlab.artifacts import ArtifactError
 from trainlab.artifacts.audit import AuditResult
 from trainlab.artifacts.compare import Comparison
 from trainlab.artifacts.fit_results import FitResults
+from trainlab.artifacts.gallery import Gallery
 from trainlab.artifacts.metrics import Metrics
 from trainlab.artifacts.model_summary import ModelSummary
 from trainlab.artifacts.run import RunRecord
+from trainlab.artifacts.samples import SampleGrids
 from trainlab.errors import TrainlabError
 from trainlab.utils.log import get_logger
 
@@ -246,6 +248,21 @@ class Run(Found):
     mitigations: list[Mitigation] = field(default_factory=list)
     model_summary: ModelSummary | None = None
     model_summary_note: str | None = None
+    samples: SampleGrids | None = None  # data/samples.json
+    sample_images: dict[str, list[Image]] = field(default_factory=dict)  # grid column -> its pages
+    gallery: Gallery | None = None  # gallery/gallery.json
+    gallery_images: dict[str, Image] = field(default_factory=dict)  # top_loss, confused, saliency, group:<column>
+
+    @property
+    def dataset_key(self) -> tuple | None:
+        """What makes two runs' data the same: the dataset root, format and target (None when unknown)."""
+        summary = self.data_summary if isinstance(self.data_summary, dict) else {}
+        rj = self.run_json or {}
+        source = summary.get("source") or (rj.get("dataset") if isinstance(rj.get("dataset"), dict) else {}) or {}
+        root = source.get("root")
+        if not root:
+            return None
+        return (str(root), str(source.get("format")), str(summary.get("target") or rj.get("target")))
 
 
 def read_run(path: Path, name: str) -> Run:
@@ -282,7 +299,15 @@ def read_run(path: Path, name: str) -> Run:
     run.other_images = images_in(path / "plots", notes, exclude=shown | {"class_distribution.png"})
 
     run.data_summary = read_json(path / "data" / "summary.json", notes)
-    run.data_images = images_in(path / "data", notes)
+    run.samples = read_artifact(SampleGrids, path / "data", notes)
+    sample_pages = set()
+    if run.samples is not None:
+        for grid in [run.samples.classes, *run.samples.attributes]:
+            pages = [read_image(path / "data" / page, f"Sample images per {grid.column} value, page {i + 1} of {len(grid.pages)}", notes)
+                     for i, page in enumerate(grid.pages)]
+            run.sample_images[grid.column] = [im for im in pages if im is not None]
+            sample_pages |= {Path(page).name for page in grid.pages}
+    run.data_images = images_in(path / "data", notes, exclude=sample_pages)
     if not run.data_images:
         image = read_image(path / "plots" / "class_distribution.png", "Class distribution", notes)
         run.data_images = [image] if image else []
@@ -292,10 +317,35 @@ def read_run(path: Path, name: str) -> Run:
     for folder in sorted(p for p in path.glob("mitigated*") if p.is_dir()):
         run.mitigations.append(read_mitigation(folder, notes))
 
+    run.gallery = read_artifact(Gallery, path / "gallery", notes)
+    if run.gallery is not None:
+        run.gallery_images = read_gallery_images(path / "gallery", run.gallery, notes)
+
     run.model_summary = read_artifact(ModelSummary, path, notes)
     if run.model_summary is None:
         run.model_summary_note = f"no {ModelSummary.FILENAME} in the run ({ModelSummary.MADE_BY} writes it)"
     return run
+
+
+def read_gallery_images(folder: Path, gallery: Gallery, notes: list[str]) -> dict[str, Image]:
+    """The gallery's figures by role: ``top_loss``, ``confused``, ``saliency`` and ``group:<column>``."""
+    g = gallery
+    wanted = {"top_loss": (g.top_loss_figure, f"Highest-loss {g.split} items: image, true and predicted class, probability"),
+              "confused": (g.confused_figure, "Most-confused class pairs, with examples of each direction"),
+              "saliency": (g.saliency.figure if g.saliency else None,
+                           f"What the model looked at: {g.saliency.method} for the predicted class on the highest-loss items"
+                           if g.saliency else "")}
+    for grouping in g.groupings:
+        wanted[f"group:{grouping.column}"] = (
+            grouping.figure, f"Misclassified items by {grouping.column}: worst group '{grouping.worst.group}' "
+                             f"beside best group '{grouping.best.group}'")
+    found = {}
+    for role, (rel, caption) in wanted.items():
+        if rel:
+            image = read_image(folder / rel, caption, notes)
+            if image is not None:
+                found[role] = image
+    return found
 
 
 def _read_history(path: Path, notes: list[str]) -> pd.DataFrame | None:

@@ -10,8 +10,9 @@ makes it, never a crash.
 This package only reads artifacts and renders: it never trains, evaluates, compares or builds a model.
 ``trainlab report`` (:func:`trainlab.reporting.make_report`) makes missing metrics and comparisons first.
 
-Self-contained: images are embedded as base64 ``data:`` URIs, the style sheet is inline, there is no
-script, and a Content-Security-Policy forbids loading anything else. The page is rendered by Jinja2 with
+Self-contained: images are embedded as base64 ``data:`` URIs, the style sheet is inline, the one script
+(``tooltip.js``: the confusion matrix's per-cell tooltip) is inline and allowed by its SHA-256 in the
+Content-Security-Policy, which forbids loading anything else. The page is rendered by Jinja2 with
 autoescape on, so every string from data (class names, group values, paths) is escaped.
 Key numbers carry their exact value in data attributes, e.g.
 ``<td data-run="cnn" data-metric="accuracy" data-value="0.8125">0.812</td>``.
@@ -19,6 +20,7 @@ Key numbers carry their exact value in data attributes, e.g.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -112,14 +114,19 @@ def _page(*, found, runs, compares, title, intro, notes, inputs) -> str:
     sections: list[Section] = []
     if intro or notes or len(runs) > 1:
         sections.append(S.overview(ids, runs, intro=intro, notes=notes))
-    run_ids = {}
+    run_sections, datasets = {}, {}
     for item in found:
         if item.kind == "run":
-            section = S.run_section(ids, item)
-            run_ids[item.name] = section.id
+            section = S.run_section(ids, item, datasets=datasets)
+            run_sections[item.name] = section
             sections.append(section)
+    strip = S.glance(runs, run_sections)
+    if strip is not None and sections:  # pictures first: data, errors, saliency above the key results
+        sections[0].blocks.insert(0 if sections[0].id == "overview" else min(1, len(sections[0].blocks)), strip)
+    classes = {r.name: r.metrics.n_classes for r in runs if r.metrics is not None}
     for cmp in compares:
-        sections.append(S.compare_section(ids, cmp))
+        known = {classes.get(r.name) for r in cmp.data.runs} if cmp.data is not None else set()
+        sections.append(S.compare_section(ids, cmp, n_classes=known.pop() if len(known) == 1 else None))
     for item in found:
         if item.kind == "audit":
             sections.append(S.audit_only_section(ids, item))
@@ -133,21 +140,29 @@ def _render(*, title: str, sections: list[Section], inputs: list[str]) -> str:
 
     template_text = resources.files("trainlab.report").joinpath("template.html").read_text(encoding="utf-8")
     css = resources.files("trainlab.report").joinpath("style.css").read_text(encoding="utf-8")
+    script = resources.files("trainlab.report").joinpath("tooltip.js").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     template = env.from_string(template_text)
     return template.render(
         title=title, sections=sections, inputs=inputs, version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
-        css=_markup(css),
+        css=_markup(css), script=_markup(script), script_hash=_csp_hash(script),
     )
+
+
+def _csp_hash(text: str) -> str:
+    """The CSP source that allows exactly this inline script (and nothing else to run)."""
+    import hashlib
+
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
 def _markup(text: str):
     from markupsafe import Markup
 
-    # Our own style sheet; it must not close the <style> element it sits in.
+    # Our own style sheet and script; they must not close the element they sit in.
     if "</" in text:
-        raise ValueError("style.css must not contain '</'")
+        raise ValueError("style.css and tooltip.js must not contain '</'")
     return Markup(text)
 
 

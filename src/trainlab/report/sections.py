@@ -29,8 +29,24 @@ HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 # D's run record will own these as an Enum (trainlab.artifacts.run): read them from there once it lands.
 
 
-def _metric_attrs(run: str, key: str, value: Any) -> dict[str, str]:
-    return {"data-run": run, "data-metric": key, "data-value": B.data_value(value)}
+TOP_K_MIN_CLASSES = 10  # top-5 accuracy is shown from this many classes on (below, 5 of k is most of the classes)
+
+
+def headline_metrics(k: int | None) -> tuple[str, ...]:
+    """The big numbers for a task of ``k`` classes: top-5 joins them from 10 classes on."""
+    return HEADLINE + (("top5_accuracy",) if k and k >= TOP_K_MIN_CLASSES else ())
+
+
+def shown_metrics(k: int | None) -> tuple[str, ...]:
+    """Every metric the tables show for ``k`` classes (no top-5 below 10 classes)."""
+    return tuple(key for key, _, _ in METRICS if key != "top5_accuracy" or (k and k >= TOP_K_MIN_CLASSES))
+
+
+def _metric_attrs(run: str, key: str, value: Any, ci: tuple[float, float] | None = None) -> dict[str, str]:
+    attrs = {"data-run": run, "data-metric": key, "data-value": B.data_value(value)}
+    if ci:
+        attrs.update({"data-ci-low": B.data_value(ci[0]), "data-ci-high": B.data_value(ci[1])})
+    return attrs
 
 
 # ---- overview ----------------------------------------------------------------------------------
@@ -63,7 +79,9 @@ def overview(ids: Ids, runs: list, *, intro: str | None, notes: list[str]) -> Se
 
 
 # ---- one run -----------------------------------------------------------------------------------
-def run_section(ids: Ids, run) -> Section:
+def run_section(ids: Ids, run, *, datasets: dict | None = None) -> Section:
+    """One run. ``datasets`` maps a dataset (:attr:`Run.dataset_key`) to the (run name, section id) that shows it
+    first; a later run on the same data links there instead of repeating it."""
     rj = run.run_json or {}
     sec = Section(ids.make("run", run.name), f"Run: {run.name}", attrs={"data-run-section": run.name})
     line = _run_line(run, rj)
@@ -72,12 +90,18 @@ def run_section(ids: Ids, run) -> Section:
     sec.add(B.p(f"Folder: {run.path}", "small"))
     if run.record is not None and not run.record.status.complete:  # finished and stopped-early are normal ends
         sec.add(B.p(f"Status in run.json: {run.record.status.value}" + (f" ({run.record.error})" if run.record.error else ""), "warning"))
+    key = run.dataset_key
+    first = (datasets or {}).get(key) if key else None
+    dataset = _dataset_link(ids, run, *first) if first else _dataset(ids, run, rj)
+    if key and datasets is not None and not first:
+        datasets[key] = (run.name, dataset.id)
     sec.children = [
-        _dataset(ids, run, rj),
+        dataset,
         _config(ids, run, rj),
         _training(ids, run, rj),
         _metrics(ids, run),
         _errors(ids, run),
+        _gallery(ids, run),
         _audits(ids, run),
         _model(ids, run, rj),
     ]
@@ -102,8 +126,14 @@ def _run_line(run, rj: dict) -> str | None:
     return ", ".join(parts) + "." if parts else None
 
 
+def _dataset_link(ids: Ids, run, first_run: str, first_id: str) -> Section:
+    sec = Section(ids.make(run.name, "dataset"), "Dataset", attrs={"data-part": "dataset-link"})
+    return sec.add(B.link("The same dataset (root, format and target) as run", first_run, first_id,
+                          "; its summary, class counts and sample images are shown there once."))
+
+
 def _dataset(ids: Ids, run, rj: dict) -> Section:
-    sec = Section(ids.make(run.name, "dataset"), "Dataset")
+    sec = Section(ids.make(run.name, "dataset"), "Dataset", attrs={"data-part": "dataset"})
     summary = run.data_summary if isinstance(run.data_summary, dict) else None
     source = (summary or {}).get("source") or (rj.get("dataset") if isinstance(rj.get("dataset"), dict) else {})
     sizes = (summary or {}).get("splits") or rj.get("split_sizes") or {}
@@ -127,13 +157,22 @@ def _dataset(ids: Ids, run, rj: dict) -> Section:
     facts_block = B.kv(facts)
     if facts_block:
         sec.add(facts_block)
+    images = []
     if run.data_images:
         order = [str(p) for p in (summary or {}).get("plots") or []]
         images = sorted(run.data_images, key=lambda im: order.index(im.path.name) if im.path.name in order else len(order))
         sec.add(B.figures(images[:1]))
+    if run.samples is not None:
+        for i, (column, pages) in enumerate(run.sample_images.items()):
+            if not pages:
+                continue
+            what = "class" if i == 0 else f"value of '{column}'"
+            title = f"Sample images: {run.samples.per_row} per {what} ({len(pages)} page{'s' if len(pages) > 1 else ''})"
+            sec.add(B.details(title, [B.figures(pages[:1]), *( [B.details("More pages", [B.figures(pages[1:])])] if pages[1:] else [])],
+                              open=i == 0))
     if summary:
         sec.add(*data_summary_blocks(summary, run.name))
-    if run.data_images[1:]:
+    if images[1:]:
         sec.add(B.details("Attribute distributions", [B.figures(images[1:])]))
     if not summary and not run.data_images:
         sec.add(B.missing("no dataset summary in this run (data/summary.json and the class-distribution plot, "
@@ -250,20 +289,32 @@ def _metrics(ids: Ids, run) -> Section:
     sec.add(B.p(f"{m.split} split: {fmt(m.n)} items, {fmt(m.n_classes)} classes.", "small"))
     if run.metrics_note:
         sec.add(B.p(run.metrics_note, "small"))
+    shown = shown_metrics(m.n_classes)
     cards = []
     for key, label, _ in METRICS:
-        if key in HEADLINE:
+        if key in headline_metrics(m.n_classes):
+            ci = m.interval(key)
             cards.append({"label": label, "text": fmt(m.value(key)), "title": undefined.get(key),
-                          "attrs": _metric_attrs(run.name, key, m.value(key))})
+                          "sub": f"95% CI {fmt(ci[0])} to {fmt(ci[1])}" if ci else None,
+                          "attrs": _metric_attrs(run.name, key, m.value(key), ci)})
     sec.add(B.stats(cards))
+    if m.bootstrap is not None:
+        sec.add(B.p(f"Intervals: {m.bootstrap.method}, {fmt(m.bootstrap.replicates)} resamples of the {fmt(m.n)} test items "
+                    f"(seed {m.bootstrap.seed}), computed by evaluate and stored in metrics.json.", "small"))
     rows = []
     for key, label, definition in METRICS:
+        if key not in shown:
+            continue
         value = m.value(key)
+        ci = m.interval(key)
         text = fmt(value, 4)
         note = undefined.get(key) or (m.roc_auc_average if key == "roc_auc" else None) or definition
-        rows.append(B.Row([B.Cell(label), B.Cell(text, True, undefined.get(key), _metric_attrs(run.name, key, value)),
-                           B.Cell(note)]))
-    sec.add(B.table(B.Table([B.Column("metric"), B.Column("value", True), B.Column("definition")], rows, row_headers=True)))
+        rows.append(B.Row([B.Cell(label), B.Cell(text, True, undefined.get(key), _metric_attrs(run.name, key, value, ci)),
+                           B.Cell(f"{fmt(ci[0], 4)} to {fmt(ci[1], 4)}" if ci else "", True), B.Cell(note)]))
+    sec.add(B.table(B.Table([B.Column("metric"), B.Column("value", True), B.Column("95% CI", True), B.Column("definition")],
+                            rows, row_headers=True)))
+    if "top5_accuracy" not in shown:
+        sec.add(B.p(f"Top-5 accuracy is left out: with {m.n_classes} classes it says little (it is in metrics.json).", "small"))
     if m.y_pred_differs_from_argmax:
         sec.add(B.p(f"y_pred is not the most probable class on {fmt(m.y_pred_differs_from_argmax)} items "
                     "(e.g. after threshold mitigation); label metrics use y_pred, score metrics the probabilities.", "small"))
@@ -274,10 +325,23 @@ def _errors(ids: Ids, run) -> Section:
     sec = Section(ids.make(run.name, "errors"), "Confusion matrix and per-class results", short="Confusions")
     if run.metrics is None:
         return sec.add(B.missing("no evaluation in this run."))
+    m = run.metrics
+    k = m.n_classes
+    matrix = m.confusion if k <= B.HEATMAP_MAX_CLASSES else None
+    if matrix is not None:
+        ordered = bool(m.class_order) and m.class_order != list(range(k))
+        sec.add(B.heatmap(
+            matrix.tolist(), list(m.classes), m.class_order,
+            caption=f"Confusion matrix, {m.split} split, {fmt(m.n)} items: rows are the true class, columns the predicted "
+                    + ("one, in an order that puts classes confused with each other side by side (clustering of the "
+                       "confusions, computed by evaluate and stored in metrics.json). " if ordered else "one. ")
+                    + f"Colour: log scale of the count (1 to {fmt(int(matrix.max()))}), blue on the diagonal (right), red off it "
+                      "(errors). Hover a cell for its true and predicted class, count and share of the row"
+                    + (f"; scroll inside the box: the class names stay in view." if k > 20 else "."),
+            attrs={"data-run": run.name, "data-classes": str(k)}))
     if run.eval_images:
-        matrices = [im for im in run.eval_images if "confusion" in im.path.name]
+        matrices = [im for im in run.eval_images if "confusion" in im.path.name] if matrix is None else []
         others = [im for im in run.eval_images if "confusion" not in im.path.name]
-        k = run.metrics.n_classes
         if matrices and k > 25:
             sec.add(B.p(f"At {k} classes the matrices are shown at full resolution: scroll inside each box to pan. "
                         "The table of top confusions below lists the most frequent errors.", "small"))
@@ -312,6 +376,50 @@ def _errors(ids: Ids, run) -> Section:
     if len(sec.blocks) == 0:
         sec.add(B.missing("no confusion matrix or per-class table in this run."))
     return sec
+
+
+def _gallery(ids: Ids, run) -> Section:
+    sec = Section(ids.make(run.name, "gallery"), "Errors in pictures", short="Gallery", attrs={"data-part": "gallery"})
+    g = run.gallery
+    if g is None:
+        return sec.add(B.missing(f"no error gallery in this run ('trainlab gallery {run.path}' makes it from the test predictions)."))
+    sec.add(B.p(f"From the {g.split} predictions: {fmt(g.errors)} of {fmt(g.items)} items misclassified.", "small"))
+    images = run.gallery_images
+    sec.add(B.figures([images.get("top_loss")]))
+    if g.saliency is not None:
+        sec.add(B.p(f"Saliency: {g.saliency.method} on layer {g.saliency.layer} of the {g.saliency.checkpoint} checkpoint, "
+                    f"for the {g.saliency.target}.", "small"))
+    sec.add(B.figures([images.get("saliency")]))
+    sec.add(B.figures([images.get("confused")]))
+    groups = [im for role, im in images.items() if role.startswith("group:")]
+    if groups:
+        sec.add(B.details(f"Errors of the worst and the best group ({', '.join(gr.column for gr in g.groupings)})",
+                          [B.figures(groups)], open=True))
+    sec.add(B.notes(list(g.notes)))
+    return sec
+
+
+def glance(runs: list, run_sections: dict) -> dict | None:
+    """The pictures a reader should see first: a page of sample images, the highest-loss errors and the saliency
+    overlays (or the confused pairs), each from the first run that has it and linking to its full section."""
+    def part(run, name):
+        section = run_sections.get(run.name)
+        return next((c.id for c in section.children if c.attrs.get("data-part") == name), section.id) if section else ""
+
+    items = []
+    for run in runs:
+        pages = next(iter(run.sample_images.values()), [])
+        if pages:
+            items.append({"title": f"Data ({run.name})", "href": part(run, "dataset"), "image": pages[0]})
+            break
+    for role, title in (("top_loss", "Errors"), ("saliency", "Saliency"), ("confused", "Confusions")):
+        if len(items) >= 3:
+            break
+        for run in runs:
+            if role in run.gallery_images:
+                items.append({"title": f"{title} ({run.name})", "href": part(run, "gallery"), "image": run.gallery_images[role]})
+                break
+    return B.glance(items)
 
 
 def _model(ids: Ids, run, rj: dict) -> Section:
@@ -368,7 +476,7 @@ def audit_only_section(ids: Ids, item) -> Section:
 
 
 # ---- comparison --------------------------------------------------------------------------------
-def compare_section(ids: Ids, cmp) -> Section:
+def compare_section(ids: Ids, cmp, *, n_classes: int | None = None) -> Section:
     title = "Comparison" if cmp.internal else f"Comparison: {cmp.name}"
     sec = Section(ids.make("compare", cmp.name), title)
     data = cmp.data
@@ -384,6 +492,13 @@ def compare_section(ids: Ids, cmp) -> Section:
     for entry in data.runs:
         rows.append({"run": entry.name, **{k: entry.metrics.get(k) for k, _, _ in METRICS},
                      "best_val_acc": entry.best_val_acc, "best_epoch": entry.best_epoch, "epochs": entry.epochs})
+    if rows:
+        frame = pd.DataFrame(rows)
+        keys = [k for k, _, _ in METRICS if k in shown_metrics(n_classes) or n_classes is None and k != "top5_accuracy"]
+        sec.add(B.table(B.frame_table(
+            frame, columns=["run", *keys, "best_val_acc", "best_epoch", "epochs"],
+            labels={**{k: label for k, label, _ in METRICS}, "best_val_acc": "best val acc.", "best_epoch": "best epoch"},
+            caption="Test metrics of every compared run (from compare.json).", row_headers=True)))
     sec.add(B.figures(cmp.images))
     pairs = [p.row() for p in data.mcnemar]
     if pairs:
