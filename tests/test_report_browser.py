@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from test_report import make_face_run, make_run
+from test_report import _png, make_face_run, make_run
+from trainlab.artifacts.samples import SampleGrid, SampleGrids, SampleRow
+from trainlab.evaluation.evaluate import evaluate
 from trainlab.reporting import make_report
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -39,8 +41,48 @@ def chromium_or_skip() -> str:
     return path
 
 
-def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900)) -> dict:
-    """Open ``html`` in headless Chromium; return console messages, page errors, image states, key numbers."""
+def add_pictures(run: Path) -> Path:
+    """The run's error gallery (the real `trainlab gallery`, without saliency: no checkpoint here) and a sample grid
+    page (samples.json as `trainlab data inspect` writes it, with a drawn page)."""
+    from trainlab.gallery.build import build_gallery
+
+    build_gallery(run, with_saliency=False)
+    _png(run / "data" / "samples_label_p1.png", (90, 160, 60), size=(480, 300))
+    rows = [SampleRow(value=f"class {i}", count=20, paths=[], page=0) for i in range(3)]
+    SampleGrids(per_row=4, seed=0, classes=SampleGrid(column="label", rows=rows, pages=["samples_label_p1.png"])).write(run / "data")
+    return run
+
+
+def save_screenshot(shot: Path, name: str) -> None:
+    if os.environ.get("TRAINLAB_SCREENSHOT_DIR"):
+        folder = Path(os.environ["TRAINLAB_SCREENSHOT_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, folder / name)
+
+
+def hover_cell(page, selector: str) -> dict:
+    """Hover one heatmap cell; what the tooltip says and the cell's true/predicted names (from the sticky headers)."""
+    cell = page.locator(selector).first
+    cell.scroll_into_view_if_needed()
+    cell.hover()
+    names = cell.evaluate("td => { const tr = td.parentNode, t = td.closest('table');"
+                          " return {true: tr.cells[0].title, pred: t.tHead.rows[0].cells[td.cellIndex].title}; }")
+    tip = page.locator(".cm-tip")
+    return {**names, "visible": tip.is_visible(), "text": tip.text_content()}
+
+
+def expected_cell(run: Path, true: str, pred: str) -> tuple[int, int]:
+    """(count, items of the true class), recomputed from the predictions table."""
+    import pandas as pd
+
+    frame = pd.read_csv(run / "predictions" / "test.csv", dtype=str, keep_default_na=False)
+    mine = frame[frame["y_true"] == true]
+    return int((mine["y_pred"] == pred).sum()), len(mine)
+
+
+def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900), actions=None) -> dict:
+    """Open ``html`` in headless Chromium; return console messages, page errors, image states, key numbers, and
+    what ``actions(page)`` returns (under ``acted``)."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_or_skip()
@@ -57,7 +99,10 @@ def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900)) -> dict:
                 "Array.from(document.images).map(i => ({complete: i.complete, w: i.naturalWidth, alt: i.alt}))")
             numbers = page.evaluate(
                 "Array.from(document.querySelectorAll('[data-metric][data-run]')).map(e => "
-                "({run: e.dataset.run, metric: e.dataset.metric, value: e.dataset.value, text: e.textContent.trim()}))")
+                "({run: e.dataset.run, metric: e.dataset.metric, value: e.dataset.value, text: e.textContent.trim(),"
+                " low: e.dataset.ciLow || null, high: e.dataset.ciHigh || null}))")
+            glance = page.evaluate("Array.from(document.querySelectorAll('.glance figure')).map(f => "
+                                   "({bottom: f.getBoundingClientRect().bottom, caption: f.textContent.trim()}))")
             audit = page.evaluate(
                 "Array.from(document.querySelectorAll('[data-audit-folder=\"audit\"][data-measure]')).map(e => "
                 "({audit: e.dataset.audit, group: e.dataset.group || null, measure: e.dataset.measure, value: e.dataset.value,"
@@ -67,19 +112,20 @@ def open_report(html: Path, screenshot: Path, *, viewport=(1280, 900)) -> dict:
                 " return th ? getComputedStyle(th).position : null; })()")
             page.screenshot(path=str(screenshot), full_page=False)
             title = page.title()
+            acted = actions(page) if actions else None
         finally:
             browser.close()
     return {"console": console, "errors": errors, "requests": requests, "images": images, "numbers": numbers,
-            "audit": audit, "sticky": sticky, "title": title}
+            "audit": audit, "sticky": sticky, "title": title, "glance": glance, "acted": acted}
 
 
 def test_report_in_chromium(tmp_path, capsys):
     chromium_or_skip()
-    runs = [make_run(tmp_path, "cnn", seed=1, accuracy=0.8), make_run(tmp_path, "transfer", seed=2, accuracy=0.55),
-            make_face_run(tmp_path, "faces")]
+    runs = [add_pictures(make_run(tmp_path, "cnn", seed=1, accuracy=0.8)),
+            make_run(tmp_path, "transfer", seed=2, accuracy=0.55), make_face_run(tmp_path, "faces")]
     html = make_report(runs, out=tmp_path / "report.html", title="Report test")
     shot = tmp_path / "report.png"
-    seen = open_report(html, shot)
+    seen = open_report(html, shot, actions=lambda page: hover_cell(page, 'table.cm[data-run="cnn"] td[data-c]'))
 
     assert seen["title"] == "Report test"
     problems = [m for m in seen["console"] if m[0] in ("error", "warning")]
@@ -101,6 +147,21 @@ def test_report_in_chromium(tmp_path, capsys):
                 continue
             assert float(n["value"]) == expected, n
             assert n["text"] in (f"{expected:.3f}", f"{expected:.4f}"), n
+            if n["low"] is not None:  # the 95% bootstrap interval shown is the one evaluate stored
+                assert [float(n["low"]), float(n["high"])] == metrics["intervals"][n["metric"]], n
+        assert {n["metric"] for n in mine if n["low"]} >= set(metrics["intervals"]) - {"roc_auc"} | {"accuracy"}
+        assert "top5_accuracy" not in {n["metric"] for n in mine}  # 2 or 6 classes: no top-5 headline
+
+    # pictures before the key results: the sample grid and the error gallery sit in the first screen
+    assert [g["caption"].split(":")[0] for g in seen["glance"]][:2] == ["Data (cnn)", "Errors (cnn)"], seen["glance"]
+    assert all(g["bottom"] <= 900 for g in seen["glance"]), seen["glance"]
+
+    # hovering a confusion-matrix cell shows its true and predicted class, count and row share
+    cell = seen["acted"]
+    count, total = expected_cell(runs[0], cell["true"], cell["pred"])
+    assert cell["visible"] and count > 0
+    assert cell["text"] == (f"true: {cell['true']}\npredicted: {cell['pred']}\ncount: {count} of {total}\n"
+                            f"row share: {100 * count / total:.1f} %"), cell
 
     # the audit's figures on the page equal audit.json: every group's accuracy (with its interval) and every disparity
     data = json.loads((runs[2] / "audit" / "audit.json").read_text())["audits"][0]
@@ -116,7 +177,41 @@ def test_report_in_chromium(tmp_path, capsys):
     assert shown[(None, "accuracy_gap")]["low"] and float(shown[(None, "accuracy_gap")]["low"]) > 0  # the planted gap
 
     assert shot.stat().st_size > 10_000
-    if os.environ.get("TRAINLAB_SCREENSHOT_DIR"):
-        folder = Path(os.environ["TRAINLAB_SCREENSHOT_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, folder / "report.png")
+    save_screenshot(shot, "report.png")
+
+
+def test_a_102_class_matrix_keeps_its_class_names_in_view(tmp_path):
+    chromium_or_skip()
+    classes = [" ".join([f"pest {i:03d}"] + ["with a long name"] * (i % 3)) for i in range(102)]
+    run = make_run(tmp_path, "many", seed=3, accuracy=0.6, n=816, classes=classes, meta=False, evaluated=False)
+    evaluate(run, plots=False).write(run)  # the heatmap needs only metrics.json (no 102-class PNG to draw)
+    html = make_report([run], out=tmp_path / "many.html", title="102 classes")
+
+    def scroll_matrix(page):
+        box = page.locator("table.cm").first.locator("xpath=..")
+        box.scroll_into_view_if_needed()
+        box.evaluate("b => { b.scrollTop = b.scrollHeight; b.scrollLeft = b.scrollWidth; }")
+        page.wait_for_timeout(50)
+        geometry = box.evaluate(
+            "b => { const t = b.querySelector('table'), r = b.getBoundingClientRect(), rows = t.tBodies[0].rows,"
+            " last = rows[rows.length - 1], head = t.tHead.rows[0].cells;"
+            " const col = head[head.length - 1].getBoundingClientRect(), row = last.cells[0].getBoundingClientRect();"
+            " return {box: [r.left, r.top, r.right, r.bottom], colTop: col.top, colLeft: col.left, rowLeft: row.left,"
+            " rowTop: row.top, scrolled: [b.scrollLeft, b.scrollTop], rows: rows.length, cols: head.length - 1}; }")
+        hovered = hover_cell(page, "table.cm tbody tr:last-child td:last-child")
+        page.screenshot(path=str(tmp_path / "many.png"))
+        return {"geometry": geometry, "hovered": hovered}
+
+    seen = open_report(html, tmp_path / "many-top.png", viewport=(1400, 900), actions=scroll_matrix)
+    assert not seen["errors"] and not [m for m in seen["console"] if m[0] in ("error", "warning")]
+    g = seen["acted"]["geometry"]
+    assert g["rows"] == g["cols"] == 102 and min(g["scrolled"]) > 0  # scrolled both ways inside the box
+    left, top, right, bottom = g["box"]
+    # after scrolling to the bottom right, the last column's name is still at the top of the box and the last
+    # row's name at its left edge: the labels are sticky, not 2,300 px away
+    assert abs(g["colTop"] - top) <= 2 and left < g["colLeft"] < right, g
+    assert abs(g["rowLeft"] - left) <= 2 and top < g["rowTop"] < bottom, g
+    hovered = seen["acted"]["hovered"]
+    count, total = expected_cell(run, hovered["true"], hovered["pred"])
+    assert hovered["visible"] and f"count: {count} of {total}" in hovered["text"], hovered
+    save_screenshot(tmp_path / "many.png", "report-102-classes.png")

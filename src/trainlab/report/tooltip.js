@@ -11,10 +11,12 @@
     tip.textContent = "true: " + row.cells[0].title + "\npredicted: " + head[td.cellIndex].title +
       "\ncount: " + (td.dataset.c || "0") + " of " + row.cells[0].dataset.total +
       "\nrow share: " + (100 * share).toFixed(1) + " %";
-    var box = td.getBoundingClientRect();
-    tip.style.left = (window.scrollX + box.right + 8) + "px";
-    tip.style.top = (window.scrollY + box.bottom + 8) + "px";
     tip.hidden = false;
+    var box = td.getBoundingClientRect(), w = tip.offsetWidth, h = tip.offsetHeight;
+    var x = box.right + 8 + w > window.innerWidth ? box.left - 8 - w : box.right + 8;
+    var y = box.bottom + 8 + h > window.innerHeight ? box.top - 8 - h : box.bottom + 8;
+    tip.style.left = (window.scrollX + Math.max(0, x)) + "px";
+    tip.style.top = (window.scrollY + Math.max(0, y)) + "px";
   }
   document.querySelectorAll("table.cm").forEach(function (table) {
     table.addEventListener("mouseover", function (e) {
