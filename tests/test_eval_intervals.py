@@ -70,3 +70,21 @@ def test_an_undefined_metric_has_no_interval():
     y = np.where(y == 2, 0, y)  # class 2 absent from y_true: ROC AUC undefined
     got = metric_intervals(y, y_pred, proba, replicates=100, seed=0)
     assert "roc_auc" not in got and "accuracy" in got
+
+
+def test_cli_bootstrap_flag(tmp_path, capsys):
+    from trainlab.cli import main
+
+    y, y_pred, proba = _data(n=50, k=3, seed=4)
+    Predictions.build(classes=["a", "b", "c"], y_true=y, proba=proba, split="test").write(tmp_path / "p.csv")
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--bootstrap", "0"]) == 0
+    assert Metrics.read(tmp_path / "metrics_p.json").intervals == {}
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--bootstrap", "50", "--seed", "3"]) == 0
+    m = Metrics.read(tmp_path / "metrics_p.json")
+    assert m.bootstrap.replicates == 50 and m.intervals["accuracy"] == metric_intervals(y, y_pred, proba, replicates=50, seed=3)["accuracy"]
+    capsys.readouterr()
+    try:
+        main(["evaluate", str(tmp_path / "p.csv"), "--bootstrap", "-1"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "'-1' is not a whole number of 0 or more" in capsys.readouterr().err

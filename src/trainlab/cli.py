@@ -39,6 +39,16 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return value
+
+
 def _run(text: str) -> Path:
     """A run argument: a path, ``latest``, or a unique prefix of a run's name (trainlab.runs)."""
     from trainlab.runs import resolve_run
@@ -159,7 +169,7 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from trainlab.evaluation.evaluate import evaluate, output_folder
 
-    result = evaluate(args.target, split=args.split)
+    result = evaluate(args.target, split=args.split, bootstrap=args.bootstrap, seed=args.seed)
     folder = output_folder(args.target, args.out)
     result.write(folder)
     print(result.summary(folder))
@@ -372,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", type=_run, help="run folder (reads predictions/<split>.csv; 'latest' or a name prefix also work) or predictions file")
     p.add_argument("--split", default="test", help="split to evaluate when given a run (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder, or next to the file)")
+    p.add_argument("--bootstrap", type=_nonnegative_int, default=1000,
+                   help="item resamples for the 95%% intervals of accuracy, balanced accuracy, macro F1 and ROC AUC "
+                        "(default 1000; 0: no intervals)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples (default 0)")
     p.set_defaults(func=cmd_evaluate)
     p = verbs.add_parser(
         "gallery", help="error galleries: top-loss items, most-confused pairs, worst vs best group; Grad-CAM on a run",

@@ -192,6 +192,9 @@ def format_summary(metrics: Metrics, folder: Path | None = None, per_class: pd.D
             text = f"undefined: {metrics.undefined.get(key, '')}"
         else:
             text = f"{value:.4f}"
+            if metrics.interval(key):
+                low, high = metrics.interval(key)
+                text += f"  (95% CI {low:.4f} to {high:.4f})"
             if key == "roc_auc":
                 text += f"  ({metrics.roc_auc_average})"
         lines.append(f"  {name:<20} {text}")
