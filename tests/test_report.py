@@ -475,3 +475,48 @@ def test_an_audit_json_that_does_not_validate_is_named_not_rendered(tmp_path, ca
     path.write_text(json.dumps(data))
     text = build_report([run], out=tmp_path / "r.html").read_text(encoding="utf-8")
     assert "audits.0.groups.0.count" in text and "the audit section is left out" in text
+
+
+def test_dataset_once_per_dataset_and_every_heatmap_cell_equals_the_predictions(two_runs, report_two):
+    _, text = report_two
+    page = Page(text)
+    # both runs read /data/demo: the class distribution is shown once, the second run links to the first
+    assert [a.get("alt") for t, a in page.tags if t == "img"].count("Class distribution") == 1
+    first = page.with_attr("data-part", "dataset")
+    link = page.with_attr("data-part", "dataset-link")
+    assert len(first) == 1 and len(link) == 1 and first[0]["attrs"]["id"] == "cnn-dataset"
+    assert any(a.get("href") == "#cnn-dataset" for t, a in page.tags if t == "a" and "transfer" not in a.get("href", ""))
+    # the heatmap: rows and columns in metrics.json's class order, every cell the count in the predictions table
+    run = two_runs[0]
+    metrics = json.loads((run / "metrics.json").read_text())
+    frame = test_predictions(run)
+    names = [metrics["classes"][i] for i in metrics["class_order"]]
+    table = heatmaps(page)[0]
+    start = page.elements.index(table)
+    end = next(i for i in range(start, len(page.elements)) if page.elements[i]["tag"] == "figcaption")
+    inside = page.elements[start:end]
+    header = [e["attrs"]["title"] for e in inside if e["tag"] == "th" and e["attrs"].get("scope") == "col"][1:]
+    assert header == names
+    rows = [e for e in inside if e["tag"] == "th" and e["attrs"].get("scope") == "row"]
+    assert [r["attrs"]["title"] for r in rows] == names
+    cells = [e for e in inside if e["tag"] == "td"]
+    assert len(cells) == len(names) ** 2
+    for index, cell in enumerate(cells):
+        true, pred = names[index // len(names)], names[index % len(names)]
+        count = int(((frame["y_true"] == true) & (frame["y_pred"] == pred)).sum())
+        assert int(cell["attrs"].get("data-c", 0)) == count, (true, pred)
+        if count:
+            assert float(cell["attrs"]["data-s"]) == pytest.approx(count / (frame["y_true"] == true).sum())
+
+
+def test_headline_metrics_follow_the_task_and_carry_their_intervals(tmp_path):
+    many = make_run(tmp_path, "twelve", classes=[f"c{i}" for i in range(12)], meta=False, evaluated=False)
+    evaluate(many, plots=False, bootstrap=200).write(many)
+    page = Page(build_report([many, make_run(tmp_path, "six", meta=False)], out=tmp_path / "r.html").read_text())
+    shown = {(e["attrs"]["data-run"], e["attrs"]["data-metric"]) for e in page.with_attr("data-metric") if "data-run" in e["attrs"]}
+    assert ("twelve", "top5_accuracy") in shown and ("six", "top5_accuracy") not in shown
+    metrics = json.loads((many / "metrics.json").read_text())
+    cards = [e for e in page.with_attr("data-run", "twelve") if e["tag"] == "dd" and "data-ci-low" in e["attrs"]]
+    assert {e["attrs"]["data-metric"] for e in cards} == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc"}
+    for e in cards:
+        assert [float(e["attrs"]["data-ci-low"]), float(e["attrs"]["data-ci-high"])] == metrics["intervals"][e["attrs"]["data-metric"]]
