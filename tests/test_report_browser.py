@@ -125,7 +125,17 @@ def test_report_in_chromium(tmp_path, capsys):
             make_run(tmp_path, "transfer", seed=2, accuracy=0.55), make_face_run(tmp_path, "faces")]
     html = make_report(runs, out=tmp_path / "report.html", title="Report test")
     shot = tmp_path / "report.png"
-    seen = open_report(html, shot, actions=lambda page: hover_cell(page, 'table.cm[data-run="cnn"] td[data-c]'))
+    def act(page):
+        hovered = hover_cell(page, 'table.cm[data-run="cnn"] td[data-c]')
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.7)")
+        layout = page.evaluate(
+            "(() => { const toc = document.querySelector('nav.toc').getBoundingClientRect();"
+            " return {page: document.documentElement.scrollWidth, view: window.innerWidth, scrolled: window.scrollY,"
+            " toc: [toc.top, toc.bottom], wraps: Array.from(document.querySelectorAll('.table-wrap, .cm-wrap'))"
+            ".map(w => w.getBoundingClientRect().right)}; })()")
+        return {**hovered, "layout": layout}
+
+    seen = open_report(html, shot, actions=act)
 
     assert seen["title"] == "Report test"
     problems = [m for m in seen["console"] if m[0] in ("error", "warning")]
@@ -155,6 +165,11 @@ def test_report_in_chromium(tmp_path, capsys):
     # pictures before the key results: the sample grid and the error gallery sit in the first screen
     assert [g["caption"].split(":")[0] for g in seen["glance"]][:2] == ["Data (cnn)", "Errors (cnn)"], seen["glance"]
     assert all(g["bottom"] <= 900 for g in seen["glance"]), seen["glance"]
+
+    # the contents stay in view while the page scrolls; no table widens the page (wide ones scroll in their box)
+    layout = seen["acted"]["layout"]
+    assert layout["scrolled"] > 2000 and 0 <= layout["toc"][0] < 50 < layout["toc"][1], layout
+    assert layout["page"] <= layout["view"] and max(layout["wraps"]) <= layout["view"], layout
 
     # hovering a confusion-matrix cell shows its true and predicted class, count and row share
     cell = seen["acted"]
