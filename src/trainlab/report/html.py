@@ -1,8 +1,11 @@
 """``trainlab report``: one self-contained HTML file for one or more runs (and compare, audit and sine folders).
 
-The page holds, per run: the dataset summary and class distribution, the resolved config, the training
-curves, the test metrics, the confusion matrices with the top confusions and a per-class table, the
-fairness audit and any mitigation, and the model summary; then the comparison of runs scored on the
+The page opens with a strip of pictures (sample images, the highest-loss errors, saliency) linking to their
+sections, beside a sticky table of contents. It holds, per run: the dataset summary, class distribution and
+sample grids (once per dataset), the resolved config, the training curves, the test metrics with their 95%
+bootstrap intervals, the confusion matrix (an HTML heatmap in the evaluation's class order, with a tooltip)
+with the top confusions and a per-class table, the error gallery and saliency, the fairness audit and any
+mitigation, and the model summary; then the comparison of runs scored on the
 same test items (``trainlab compare``) with McNemar's test, and the function-fitting results when a sine
 folder is given. What a run does not have (no audit, no history) is said plainly, with the command that
 makes it, never a crash.
