@@ -92,7 +92,7 @@ class TrainSection:
     clip_grad_norm: float | None = None
     label_smoothing: float = 0.0
     augment: AugmentSection = field(default_factory=AugmentSection)
-    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  #: auto = bf16 on CUDA when supported, off elsewhere
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  #: auto = bf16 (else fp16) on CUDA, float32 on CPU; float32 with deterministic (training.policy.auto_precision)
     channels_last: bool = False
     compile: bool = False  #: torch.compile the model
     deterministic: bool = False  #: seeded, deterministic kernels: a resumed run equals an uninterrupted one
@@ -105,6 +105,7 @@ class TrainSection:
     backbone_lr_scale: float = 0.1  #: timm finetune/staged: backbone learning rate = lr x this
     drop_last: bool = False  #: drop the last incomplete global batch each epoch (forced on with mixup/cutmix)
     prefetch: int = 3  #: batches prepared ahead by the loader thread
+    device_resident: Literal["auto", "on", "off"] = "auto"  #: the uint8 cache on the device, batches drawn there (auto: CUDA when it fits; true/false = on/off)
     device: str = "auto"  #: auto, cuda, cuda:N, mps or cpu
 
 

@@ -80,31 +80,73 @@ def schedule_for(cfg: TrainSection, steps_per_epoch: int) -> Callable[[int], flo
 
 
 # ---- mixed precision -------------------------------------------------------------------------
+# What `train.amp=auto` means on a CPU with native bf16 (AVX512-BF16 or AMX). False: float32 there. Flip it
+# to True only on same-run evidence that bf16 keeps accuracy within seed noise (bench/bench_defaults.py,
+# BENCHMARKS.md "Fast by default"); the rest of the precision policy follows from `auto_precision`.
+AUTO_BF16_ON_CPU = False
+
 _HINTED = False
 
 
-def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None: float32). auto: bf16 on CUDA when supported (else fp16 with a GradScaler),
-    float32 on CPU and MPS. On a CPU with native bf16 (AVX512-BF16/AMX), ``bf16`` must be asked for explicitly:
-    it is faster there but changes the numerics of a run that would otherwise match float32 references."""
+@functools.lru_cache(maxsize=1)
+def cpu_native_bf16() -> bool:
+    """True when this CPU computes bf16 in hardware: the ``avx512_bf16`` or ``amx_bf16`` flag of
+    ``/proc/cpuinfo`` (Linux) and oneDNN's bf16 path available. oneDNN also runs bf16 on plain AVX-512 by
+    emulation, which is slower than float32, so its own ``_is_mkldnn_bf16_supported`` alone is not enough."""
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_precision(device: torch.device, *, deterministic: bool = False) -> torch.dtype | None:
+    """The one definition of ``train.amp=auto`` (None: float32).
+
+    * ``train.deterministic=true``: float32 everywhere (bit-reproducible runs never autocast on their own);
+    * CUDA: bf16 where the GPU supports it, else fp16 (with a GradScaler);
+    * CPU with native bf16 (:func:`cpu_native_bf16`): bf16 when ``AUTO_BF16_ON_CPU`` says so, else float32;
+    * anything else (MPS, older CPUs): float32.
+    """
+    if deterministic:
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and AUTO_BF16_ON_CPU and cpu_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+def amp_dtype(amp: str, device: torch.device, *, deterministic: bool = False) -> torch.dtype | None:
+    """The autocast dtype for ``train.amp`` (None: float32): ``auto`` is :func:`auto_precision`; ``bf16``
+    and ``fp16`` are honoured where the device can (a warning and float32 where it cannot)."""
     global _HINTED
     if amp == "off":
         return None
+    if amp == "auto":
+        dtype = auto_precision(device, deterministic=deterministic)
+        if dtype is None and device.type == "cpu" and not deterministic and not _HINTED and cpu_native_bf16():
+            _HINTED = True  # once per process (the demo trains three models)
+            log.info("this CPU has native bf16: train.amp=bf16 train.channels_last=true trains the seed CNN "
+                     "faster than float32 here (BENCHMARKS.md); float32 is the default for exact reproducibility")
+        return dtype
     if device.type == "cuda":
-        if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
-            return torch.float16
-        return torch.bfloat16
+        return torch.float16 if amp == "fp16" else torch.bfloat16
     if device.type == "cpu" and amp == "bf16":
         if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
             return torch.bfloat16
-        log.warning("train.amp=bf16: this CPU has no native bf16; training in float32")
+        log.warning("train.amp=bf16: this CPU has no bf16 support; training in float32")
     elif amp == "fp16":
         log.warning("train.amp=fp16 needs CUDA; training in float32 on %s", device.type)
-    elif (amp == "auto" and device.type == "cpu" and not _HINTED and torch.backends.mkldnn.is_available()
-          and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        _HINTED = True  # once per process (the demo trains three models)
-        log.info("this CPU has native bf16: train.amp=bf16 train.channels_last=true trained the seed CNN "
-                 "1.7-2x faster than float32 here (BENCHMARKS.md); float32 is the default for exact reproducibility")
     return None
 
 

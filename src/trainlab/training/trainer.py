@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from trainlab.config import TrainSection
 from trainlab.data.augment import BatchAugment, KerasAffine, uint8_policy
 from trainlab.data.dataconfig import DataConfig
+from trainlab.data.device_loader import DeviceLoader, to_device_images, use_device_resident
 from trainlab.data.loader import BatchLoader, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.models.keyed_layers import convert_batchnorm
@@ -117,10 +118,12 @@ class Trainer:
         # torchvision's policies draw from torch's global generator: keep them on the main thread when
         # the run must be reproducible (no loader thread interleaving its draws with dropout's).
         prefetch = 0 if (extra is not None and cfg.deterministic) else cfg.prefetch
-        common = dict(rank=self.dist.rank, world_size=self.dist.world_size, device=self.device)
-        self.train_loader = BatchLoader(
-            images, self.labels, self.train_index, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
-            drop_last=cfg.drop_last or self.mixup is not None, prefetch=prefetch, uint8_transform=extra, **common,
+        # train.device_resident: the whole uint8 cache on the device, batches gathered there (data/device_loader.py)
+        resident = use_device_resident(cfg.device_resident, self.device, images.nbytes, host_transform=extra is not None)
+        self.device_images = to_device_images(images, self.device) if resident else None
+        self.train_loader = self._loader(
+            self.train_index, batch_size=cfg.batch_size, shuffle=True, drop_last=cfg.drop_last or self.mixup is not None,
+            prefetch=prefetch, uint8_transform=extra,
         )
         self.eval_batch_size = cfg.eval_batch_size or 4 * cfg.batch_size
         self.steps_per_epoch = len(self.train_loader)
@@ -130,7 +133,7 @@ class Trainer:
                 f"{len(self.train_index)} training images with drop_last on; lower the batch size"
             )
 
-        self.amp_dtype = amp_dtype(cfg.amp, self.device)
+        self.amp_dtype = amp_dtype(cfg.amp, self.device, deterministic=cfg.deterministic)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.optimizer = make_optimizer(self.model, cfg, self.device)
         self.schedule = schedule_for(cfg, self.steps_per_epoch)  # step -> learning-rate factor
@@ -259,11 +262,18 @@ class Trainer:
         return max(g["lr"] for g in self.optimizer.param_groups)
 
     # ---- evaluation --------------------------------------------------------------------------
+    def _loader(self, index: np.ndarray, *, batch_size: int, shuffle: bool, drop_last: bool = False, prefetch: int = 0,
+                uint8_transform=None) -> BatchLoader:
+        """The host loader, or the device-resident one when the cache is on the device (same batches)."""
+        common = dict(batch_size=batch_size, shuffle=shuffle, seed=self.cfg.seed, rank=self.dist.rank,
+                      world_size=self.dist.world_size, drop_last=drop_last)
+        if self.device_images is not None:
+            return DeviceLoader(self.device_images, self.labels, index, **common)
+        return BatchLoader(self.images, self.labels, index, device=self.device, prefetch=prefetch,
+                           uint8_transform=uint8_transform, **common)
+
     def _eval_loader(self, index: np.ndarray) -> BatchLoader:
-        return BatchLoader(
-            self.images, self.labels, index, batch_size=self.eval_batch_size, shuffle=False, rank=self.dist.rank,
-            world_size=self.dist.world_size, device=self.device, prefetch=self.cfg.prefetch,
-        )
+        return self._loader(index, batch_size=self.eval_batch_size, shuffle=False, prefetch=self.cfg.prefetch)
 
     @torch.inference_mode()
     def _forward_eval(self, index: np.ndarray, *, keep_proba: bool):
