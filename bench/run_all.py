@@ -25,6 +25,10 @@ DEFAULT_DATA = "/work/shared/data/fairface-8k"
 BENCHES = {
     "cache": ("bench_cache.py", lambda data: ["--data", str(Path(data) / "train_labels.csv")], True),
     "train": ("bench_train.py", lambda data: ["--data", data], True),
+    "peer": ("bench_peer.py", lambda data: ["--data", data], True),
+    "defaults": ("bench_defaults.py", lambda data: ["--data", data], True),
+    "scaling": ("bench_scaling.py", lambda data: ["--data", data, "--scale"], True),
+    "gpu": ("bench_gpu.py", lambda data: ["--data", data], True),
     "models": ("models_step.py", lambda data: [], False),
     "evaluate": ("bench_evaluate.py", lambda data: [], False),
     "audit": ("bench_audit.py", lambda data: [], False),
