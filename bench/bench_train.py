@@ -12,8 +12,8 @@ that configuration's own):
 Best-of figures because the development machine is shared: other processes' load only ever slows a
 measurement down. The load average is printed beside each row.
 
-The coursework's Keras ImageDataGenerator pipeline was measured on the same 2-core machine at 30.5 img/s
-training and 494 img/s data-only; the target is >= 1.5x at batch 32 and a data path far above training.
+The comparison with the coursework's Keras pipeline is bench/bench_peer.py, which runs it in the same session
+(issue 18); this script has no peer figure of its own.
 
     PYTHONPATH=src python bench/bench_train.py [--data /work/shared/data/fairface-8k] [--batch-sizes 32 256]
         [--device cpu|cuda] [--model seed_cnn|timm:efficientnet_b0] [--size 100] [--amp off|bf16] [--steps 30]
@@ -33,9 +33,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-KERAS_TRAIN, KERAS_DATA = 30.5, 494.0  # img/s, the coursework's pipeline on this machine (issue 3)
-
 
 def load_images(args):
     """The cache (built once, reused from $TRAINLAB_CACHE), its manifest and class count."""
@@ -157,11 +154,11 @@ def main() -> None:
           f"channels_last {r0['channels_last']}, {r0['images']} cached images, {r0['threads']} torch threads, "
           f"host allocator: {r0['allocator']}\n")
     print(f"(the first read of the {r0['images']}-image cache took {r0['first_read_s']} s; figures below are with it in memory)\n")
-    print("| batch | training img/s | vs Keras 30.5 | data path img/s | vs Keras 494 | data / training | peak RSS MB | load avg | epochs (train) | passes (data) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| batch | training img/s | data path img/s | data / training | peak RSS MB | load avg | epochs (train) | passes (data) |")
+    print("|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
-        print(f"| {r['batch_size']} | {r['train_img_s']:.1f} | {r['train_img_s'] / KERAS_TRAIN:.2f}x | {r['data_img_s']:.0f} | "
-              f"{r['data_img_s'] / KERAS_DATA:.1f}x | {r['data_img_s'] / r['train_img_s']:.0f}x | {r['peak_rss_mb']:.0f} | "
+        print(f"| {r['batch_size']} | {r['train_img_s']:.1f} | {r['data_img_s']:.0f} | "
+              f"{r['data_img_s'] / r['train_img_s']:.0f}x | {r['peak_rss_mb']:.0f} | "
               f"{r['load_average']:.1f} | {r['train_img_s_all']} | {r['data_img_s_all']} |")
     if any("gpu" in r for r in rows):
         print("\nGPU: " + ", ".join(f"{r['gpu']} peak {r['peak_gpu_mb']:.0f} MB (batch {r['batch_size']})" for r in rows if "gpu" in r))
