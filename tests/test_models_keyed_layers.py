@@ -115,3 +115,36 @@ def test_resume_refuses_another_global_batch_on_the_same_processes():
     check_resume_layout(state, folder="ck", world_size=2, batch_size=8, model=model, cfg=TrainSection())  # keyed: exact
     with pytest.raises(TrainlabError, match=r"ck: the run trained on 1 process\(es\) with a global batch of 16"):
         check_resume_layout(state, folder="ck", world_size=1, batch_size=32, model=model, cfg=TrainSection())
+
+
+def test_hashed_keep_mask_is_keyed_by_the_seed_and_keeps_one_minus_p():
+    from trainlab.models.keyed_layers import hashed_keep_mask
+
+    shape = (4, 50, 50)
+    a = hashed_keep_mask(shape, 0.25, [11, 2**40 + 11, 7], torch.device("cpu"))
+    b = hashed_keep_mask(shape, 0.25, [7, 11], torch.device("cpu"))
+    assert a.shape == (3, *shape) and a.dtype == torch.bool
+    assert torch.equal(a[2], b[0]) and torch.equal(a[0], b[1])  # the mask follows the seed, not the row
+    assert not torch.equal(a[0], a[1])  # the high half of the seed counts
+    n = a[0].numel()
+    for row in a.float():  # keep rate 0.75 within 5 binomial standard deviations
+        assert abs(row.mean().item() - 0.75) < 5 * (0.75 * 0.25 / n) ** 0.5
+    agree = (a[0] == a[2]).float().mean().item()  # independent rows agree on 0.75^2 + 0.25^2 = 0.625
+    assert abs(agree - 0.625) < 5 * (0.625 * 0.375 / n) ** 0.5
+    flat = a[0].flatten().float()  # no correlation between neighbouring elements
+    both = (flat[1:] * flat[:-1]).mean().item()
+    assert abs(both - 0.5625) < 5 * (0.5625 * 0.4375 / n) ** 0.5
+
+
+def test_the_hash_is_lowbias32_in_exact_32_bit_arithmetic():
+    from trainlab.models.keyed_layers import _hash32
+
+    def reference(x):  # Python integers: no overflow to avoid
+        x ^= x >> 16
+        x = (x * 0x7FEB352D) % 2**32
+        x ^= x >> 15
+        x = (x * 0x846CA68B) % 2**32
+        return x ^ (x >> 16)
+
+    xs = [0, 1, 2**31, 2**32 - 1] + [int(v) for v in np.random.default_rng(0).integers(0, 2**32, 200, dtype=np.uint64)]
+    assert _hash32(torch.tensor(xs, dtype=torch.int64)).tolist() == [reference(x) for x in xs]

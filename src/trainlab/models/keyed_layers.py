@@ -37,9 +37,44 @@ def _generator(device: torch.device) -> torch.Generator:
     return _GENERATORS[key]
 
 
+_M32 = 0xFFFFFFFF
+
+
+def _mul32(x: torch.Tensor, c: int) -> torch.Tensor:
+    """``(x * c) mod 2**32`` for int64 ``x`` in [0, 2**32), without an int64 overflow (16-bit halves of ``c``)."""
+    return (x * (c & 0xFFFF) + (((x * (c >> 16)) & 0xFFFF) << 16)) & _M32
+
+
+def _hash32(x: torch.Tensor) -> torch.Tensor:
+    """Wellons' ``lowbias32`` integer hash (a bijection of 32-bit values), elementwise on int64 tensors."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def hashed_keep_mask(shape: tuple[int, ...], p: float, seeds: list[int], device: torch.device) -> torch.Tensor:
+    """``(len(seeds), *shape)`` bool keep-mask computed in one pass on ``device``: element j of row i is kept when
+    ``hash(hash(j + a_i) ^ b_i) / 2**32 >= p``, with (a_i, b_i) the two 32-bit halves of ``seeds[i]`` mixed by
+    the hash. A counter-based draw (as Philox is): no generator state, no per-row loop, so on a GPU a batch's
+    masks are a handful of kernels instead of one generator call per sample."""
+    halves = torch.tensor([[s & _M32, (s >> 32) & _M32] for s in seeds], dtype=torch.int64, device=device)
+    a = _hash32(halves[:, :1] ^ 0x9E3779B9)
+    b = _hash32(halves[:, 1:] ^ a)
+    j = torch.arange(math.prod(shape), dtype=torch.int64, device=device)[None, :]
+    u = _hash32(_hash32((j + a) & _M32) ^ b)
+    return (u >= int(p * 2**32)).reshape(len(seeds), *shape)
+
+
 @torch.compiler.disable
 def keyed_dropout_mask(shape: tuple[int, ...], p: float, seeds: list[int], device: torch.device) -> torch.Tensor:
-    """``(len(seeds), *shape)`` bool keep-mask: row i from a generator seeded with ``seeds[i]``."""
+    """``(len(seeds), *shape)`` bool keep-mask for the samples of ``seeds``. On CUDA :func:`hashed_keep_mask`
+    (one pass, no per-sample loop: the loop below would cost a generator call per sample and layer at tens of
+    thousands of images a second); elsewhere row i comes from a torch generator seeded with ``seeds[i]`` (as
+    before: CPU runs keep their masks). Either way a sample's mask depends on its seed only."""
+    if device.type == "cuda":
+        return hashed_keep_mask(shape, p, seeds, device)
     g = _generator(device)
     rows = []
     for s in seeds:
