@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench bench-speed venv clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# issue 18's tables: Keras vs trainlab in one run, bf16/channels_last x 3 seeds, scaling to 75k images, GPU
+bench-speed: $(STAMP)
+	$(PY) bench/run_all.py --only peer,defaults,scaling,gpu
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache build src/*.egg-info
