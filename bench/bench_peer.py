@@ -140,19 +140,24 @@ def main(argv: list[str] | None = None) -> int:
 
     python = keras_python() if "keras" in names else None
     load_start = os.getloadavg()[0]
-    runs = []
+    runs, failed = [], []
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as scratch:
         source = trainlab_run.dataset_source({"data": args.data, "limit": args.limit}, Path(scratch))
         items = write_items(source, Path(scratch))
         for rnd in range(1, args.rounds + 1):
             for name in names:
                 t0 = time.perf_counter()
-                if name == "keras":
-                    r = run_keras(python, items, args)
-                else:
-                    r = trainlab_run.measure(dict(data=args.data, limit=args.limit, epochs=args.epochs, batch_size=args.batch_size,
-                                                  size=args.size, data_passes=args.data_passes, cache_dir=args.cache_dir,
-                                                  **CONFIGS[name]))
+                try:
+                    if name == "keras":
+                        r = run_keras(python, items, args)
+                    else:
+                        r = trainlab_run.measure(dict(data=args.data, limit=args.limit, epochs=args.epochs, batch_size=args.batch_size,
+                                                      size=args.size, data_passes=args.data_passes, cache_dir=args.cache_dir,
+                                                      **CONFIGS[name]))
+                except RuntimeError as exc:  # recorded, and the other configurations still run
+                    failed.append({"config": name, "round": rnd, "error": str(exc)[-2000:]})
+                    print(f"round {rnd} {name}: FAILED\n{exc}", flush=True)
+                    continue
                 r.update(config=name, round=rnd, wall_s=round(time.perf_counter() - t0, 1))
                 runs.append(r)
                 print(f"round {rnd} {name}: {r['train_img_s']:.1f} img/s training, {r['data_img_s']:.0f} img/s data path, "
@@ -163,13 +168,15 @@ def main(argv: list[str] | None = None) -> int:
                 python=platform.python_version(), epochs=args.epochs, rounds=args.rounds, batch_size=args.batch_size,
                 size=args.size, train_images=first["train_images"], test_images=first["test_images"],
                 load_start=load_start, load_end=os.getloadavg()[0], smoke=args.smoke)
-    rows = summarize(runs, names)
+    rows = summarize(runs, [n for n in names if any(r["config"] == n for r in runs)])
     md = table(rows, meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1), encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs, "failed": failed}, indent=1), encoding="utf-8")
     args.out.with_suffix(".md").write_text(f"command: `{meta['command']}`\n\n" + md, encoding="utf-8")
     print(f"\ncommand: {meta['command']}\n\n{md}\nwritten: {args.out.with_suffix('.json')}, {args.out.with_suffix('.md')}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(sorted({f['config'] for f in failed}))} (errors in the JSON)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
