@@ -135,6 +135,10 @@ class Trainer:
 
         self.amp_dtype = amp_dtype(cfg.amp, self.device, deterministic=cfg.deterministic)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if self.dist.is_main:  # what train.amp=auto and train.device_resident=auto resolved to on this device
+            log.info("training in %s (train.amp=%s)%s on %s%s", str(self.amp_dtype or torch.float32).replace("torch.", ""),
+                     cfg.amp, ", channels_last" if cfg.channels_last else "", self.device,
+                     ", image cache on the device" if self.device_images is not None else "")
         self.optimizer = make_optimizer(self.model, cfg, self.device)
         self.schedule = schedule_for(cfg, self.steps_per_epoch)  # step -> learning-rate factor
         set_lr(self.optimizer, self.schedule(0))
