@@ -1,0 +1,248 @@
+"""The change in each fairness gap between two models scored on the same items, with a paired bootstrap interval.
+
+    changes = gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes, favorable=1, reference=None,
+                          minimum=30, replicates=1000, rng=rng)
+    changes.rows[0]  # {"measure": "equal_opportunity_difference", "a": 0.21, "b": 0.08, "change": 0.13, "ci": [...]}
+
+Model A's gap minus model B's, for every headline disparity of the catalogue
+(:data:`trainlab.fairness.measures.CATALOGUE`), each computed exactly as the audit computes it (the same rates,
+the same ``minimum`` per rate, the same compared groups and reference, the same favorable class or worst over
+classes): on the full sample the two values equal the two audits' figures (tested).
+
+**Paired resampling.** One replicate draws, within each group, n_g items with replacement (group sizes held,
+as in the audit) and applies that one draw to *both* models, so the change keeps the pairing of the items. Every
+figure depends on the items only through the joint cells (group, true class, A's prediction, B's prediction), and
+the cell counts of n_g items drawn with replacement are Multinomial(n_g, cell counts / n_g) exactly; so one
+``rng.multinomial`` per group draws every replicate's item weights summed by cell (the audit's vectorised scheme,
+:mod:`trainlab.fairness.bootstrap`, on the joint table) and sparse 0/1 maps turn them into both models' confusion
+counts: O(replicates × cells), never a Python loop over replicates. A model compared with itself has one
+prediction per cell, so every replicate's change is exactly 0 and the interval is the point [0, 0].
+
+**Interval.** The percentile interval of the replicates' changes (2.5th and 97.5th percentiles; replicates where
+the change is undefined are ignored, and fewer than half defined gives no interval). It is marginal: one
+interval per measure, not a simultaneous family. bench/bench_coverage.py measures its coverage
+(BENCHMARKS.md); the gaps are differences of maxima and minima, whose bootstrap is biased when two groups'
+rates are close, which is where the coverage table shows it falling short.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from trainlab.fairness import measures as M
+from trainlab.fairness.bootstrap import CI_LEVEL, percentile_interval
+from trainlab.fairness.rates import Counts, rates_from_counts, support
+
+_CHUNK_ELEMENTS = 20_000_000  # cap on replicates × cells drawn at once
+_KNOWN = {"gap", "ratio", "either_gap", "worst", "headline"}  # how a measure is derived (others are skipped)
+_TO_REFERENCE = {"statistical_parity_difference": "difference", "equal_opportunity_difference": "difference",
+                 "false_positive_rate_difference": "difference", "accuracy_difference": "difference",
+                 "disparate_impact": "ratio", "average_odds_difference": "average_odds"}
+
+
+@dataclass(frozen=True)
+class GapChanges:
+    """The change of every headline gap between models A and B on one grouping (see the module docstring)."""
+
+    name: str  # the grouping, e.g. "race" or "race × gender"
+    compared_groups: list[str]
+    reference: str | None
+    favorable: str | None
+    replicates: int
+    rows: list[dict]  # one per measure: measure, label, class, a, b, change, ci, excludes_zero, reason
+
+    def to_dict(self) -> dict:
+        return {"by": self.name, "compared_groups": self.compared_groups, "reference": self.reference,
+                "favorable": self.favorable, "replicates": self.replicates, "confidence": CI_LEVEL,
+                "measures": self.rows}
+
+
+def joint_cells(codes, y_true, y_pred_a, y_pred_b, n_classes: int):
+    """The non-empty joint cells: (group, true, A's, B's prediction) of each and its count."""
+    K = int(n_classes)
+    flat = ((np.asarray(codes, dtype=np.int64) * K + np.asarray(y_true)) * K + np.asarray(y_pred_a)) * K + np.asarray(y_pred_b)
+    cells, counts = np.unique(flat, return_counts=True)
+    pb = cells % K
+    pa = (cells // K) % K
+    t = (cells // K // K) % K
+    g = cells // K // K // K
+    return g, t, pa, pb, counts
+
+
+def paired_counts(g, t, pa, pb, weights: np.ndarray, n_groups: int, n_classes: int) -> tuple[Counts, Counts]:
+    """Both models' one-vs-rest counts, leading shape (R, G), from cell weights (R, cells)."""
+    C = len(g)
+    cols = np.arange(C)
+    ones = np.ones(C)
+
+    def cell_map(key):  # cells -> flattened (group, class) columns
+        return sparse.csr_matrix((ones, (cols, g * n_classes + key)), shape=(C, n_groups * n_classes))
+
+    def hit_map(pred):
+        hit = (pred == t).astype(np.float64)
+        return sparse.csr_matrix((hit, (cols, g * n_classes + t)), shape=(C, n_groups * n_classes))
+
+    R = weights.shape[0]
+    shape = (R, n_groups, n_classes)
+    group_map = sparse.csr_matrix((ones, (cols, g)), shape=(C, n_groups))
+
+    def apply(m):
+        return np.asarray((m.T @ weights.T).T).reshape(shape)
+
+    n = np.asarray((group_map.T @ weights.T).T)
+    pos = apply(cell_map(t))
+    a = Counts(n=n, pos=pos, sel=apply(cell_map(pa)), tp=apply(hit_map(pa)))
+    b = Counts(n=n, pos=pos, sel=apply(cell_map(pb)), tp=apply(hit_map(pb)))
+    return a, b
+
+
+def draw_weights(g, counts, n_groups: int, replicates: int, rng: np.random.Generator):
+    """Cell weights of ``replicates`` group-stratified bootstrap draws, in chunks of (R_chunk, cells)."""
+    step = max(1, _CHUNK_ELEMENTS // max(1, len(g)))
+    members = [np.flatnonzero(g == j) for j in range(n_groups)]
+    for start in range(0, replicates, step):
+        size = min(step, replicates - start)
+        w = np.zeros((size, len(g)))
+        for idx in members:
+            if len(idx):
+                c = counts[idx].astype(np.float64)
+                w[:, idx] = rng.multinomial(int(c.sum()), c / c.sum(), size=size)
+        yield w
+
+
+# ---- the catalogue's headline measures, on rates with the compared groups on axis -2 ---------------------------
+def _masked(rates: dict, counts: Counts, E: np.ndarray, minimum: int) -> dict:
+    """The compared groups' rates, NaN where the rate rests on fewer than ``minimum`` rows (as the audit)."""
+    out = {}
+    for metric in ("selection_rate", "tpr", "fpr", "accuracy"):
+        enough = support(metric, counts)[E] >= minimum
+        x = rates[metric][..., E] if metric == "accuracy" else rates[metric][..., E, :]
+        out[metric] = np.where(enough, x, np.nan)
+    return out
+
+
+def _per_class(m: M.Measure, r: dict, ri: int) -> np.ndarray:
+    """Measure m per class (..., K) (per-group measures: (...,)), groups on axis -2 (or -1)."""
+    axis = -2 if m.per_class else -1
+    if m.how == "gap":
+        return M.range_difference(r[m.rate], axis=axis)
+    if m.how == "ratio":
+        return M.min_max_ratio(r[m.rate], axis=axis)
+    if m.how == "worst":
+        return M.group_min(r[m.rate], axis=axis)
+    if m.how == "either_gap":
+        return M.equalized_odds_difference(r["tpr"], r["fpr"], axis=axis)
+    raise ValueError(m.how)
+
+
+def _to_reference(m: M.Measure, r: dict, ri: int) -> np.ndarray:
+    """The comparison a headline summarises, for every compared group but the reference: (..., G-1, K)."""
+    how = _TO_REFERENCE[m.headline_of]
+    if how == "difference":
+        x = M.difference_to_reference(r[m.rate], ri, axis=-2)
+    elif how == "ratio":
+        x = M.ratio_to_reference(r[m.rate], ri, axis=-2)
+    else:
+        x = M.average_odds_difference(r["tpr"], r["fpr"], ri, axis=-2)
+    return np.delete(x, ri, axis=-2)
+
+
+def headline_values(m: M.Measure, r: dict, ri: int, head: list[int], favorable: int | None) -> np.ndarray:
+    """The audit's headline of measure m: the favorable class's value, else the worst over classes (and, for a
+    headline of comparisons with the reference, over groups)."""
+    if m.how == "headline":
+        x = _to_reference(m, r, ri)[..., head]
+        flat = x.reshape(*x.shape[:-2], -1)
+        if not flat.shape[-1]:
+            return np.full(flat.shape[:-1], np.nan)
+        return M.worst(flat, kind=m.worst_over, axis=-1)
+    x = _per_class(m, r, ri)
+    if not m.per_class:
+        return x
+    x = x[..., head]
+    return x[..., 0] if favorable is not None else M.worst(x, kind=m.worst_over, axis=-1)
+
+
+def _interval(changes: np.ndarray) -> list[float] | None:
+    ok = np.isfinite(changes)
+    if ok.sum() < max(1, len(changes) / 2):
+        return None
+    lo, hi = percentile_interval(changes[ok])
+    return [float(lo), float(hi)]
+
+
+def gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes: list[str], *, favorable: int | None,
+                reference: int | None = None, minimum: int = 30, replicates: int = 1000,
+                rng: np.random.Generator | None = None) -> GapChanges:
+    """A's headline gaps minus B's on ``grouping`` (a :class:`~trainlab.fairness.groups.Grouping`), with paired
+    bootstrap intervals. ``reference``: the reference group's index (default: the largest compared group, as the
+    audit); ``replicates`` 0: no intervals."""
+    K, G = len(classes), len(grouping.labels)
+    g, t, pa, pb, counts = joint_cells(grouping.codes, y_true, y_pred_a, y_pred_b, K)
+    point_a, point_b = paired_counts(g, t, pa, pb, counts[None, :].astype(np.float64), G, K)
+    sizes = point_a.n[0]
+    E = np.flatnonzero(sizes >= minimum)
+    labels = list(grouping.labels)
+    if reference is None and len(E):
+        reference = int(E[int(np.argmax(sizes[E]))])
+    head = [favorable] if favorable is not None else list(range(K))
+    common = dict(name=grouping.name, compared_groups=[labels[i] for i in E], favorable=None if favorable is None
+                  else classes[favorable], replicates=int(replicates))
+    if len(E) < 2 or reference not in set(E.tolist()):
+        why = ("fewer than two groups have at least the minimum rows" if len(E) < 2
+               else f"the reference group '{labels[reference]}' is smaller than the minimum")
+        rows = [_row(m, np.nan, np.nan, None, reason=why) for m in _headlines()]
+        return GapChanges(reference=None if reference is None else labels[reference], rows=rows, **common)
+    ri = int(np.flatnonzero(E == reference)[0])
+    # the minimum is judged on the full sample, as the audit does (a rate is compared or not, in every replicate)
+    one = Counts(n=point_a.n[0], pos=point_a.pos[0], sel=point_a.sel[0], tp=point_a.tp[0])
+
+    def values(ca: Counts, cb: Counts) -> tuple[dict, dict]:
+        ra, rb = _masked(rates_from_counts(ca), one, E, minimum), _masked(rates_from_counts(cb), one, E, minimum)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return ({m: headline_values(m, ra, ri, head, favorable) for m in _headlines()},
+                    {m: headline_values(m, rb, ri, head, favorable) for m in _headlines()})
+
+    va, vb = values(point_a, point_b)
+    acc = {"a": _overall_accuracy(point_a), "b": _overall_accuracy(point_b)}
+    boot = None
+    if replicates > 0:
+        parts = []
+        for w in draw_weights(g, counts, G, int(replicates), rng if rng is not None else np.random.default_rng(0)):
+            ca, cb = paired_counts(g, t, pa, pb, w, G, K)
+            ba, bb = values(ca, cb)
+            parts.append(({m: ba[m] - bb[m] for m in ba}, _overall_accuracy(ca) - _overall_accuracy(cb)))
+        boot = {m: np.concatenate([p[0][m] for p in parts]) for m in _headlines()}
+        boot["accuracy"] = np.concatenate([p[1] for p in parts])
+    rows = [_row(None, acc["a"][0], acc["b"][0], None if boot is None else boot["accuracy"])]
+    for m in _headlines():
+        rows.append(_row(m, va[m][0], vb[m][0], None if boot is None else boot[m],
+                         cls=None if not m.per_class else (classes[favorable] if favorable is not None else None)))
+    return GapChanges(reference=labels[reference], rows=rows, **common)
+
+
+def _overall_accuracy(c: Counts) -> np.ndarray:
+    return c.tp.sum(axis=(-2, -1)) / c.n.sum(axis=-1)
+
+
+def _headlines() -> tuple[M.Measure, ...]:
+    """The catalogue's headline disparities this module can derive (a measure of another kind is left out)."""
+    return tuple(m for m in M.measures("disparity") if m.how in _KNOWN and (m.how != "headline" or m.headline_of in _TO_REFERENCE)
+                 and (m.rate is None or m.rate in ("selection_rate", "tpr", "fpr", "accuracy")))
+
+
+def _row(m: M.Measure | None, a: float, b: float, replicates, *, cls=None, reason: str | None = None) -> dict:
+    a = float(a) if np.isfinite(a) else None
+    b = float(b) if np.isfinite(b) else None
+    change = a - b if a is not None and b is not None else None
+    ci = _interval(replicates) if change is not None and replicates is not None else None
+    if change is None and reason is None:
+        reason = "undefined for " + ("both models" if a is None and b is None else "model A" if a is None else "model B")
+    return {"measure": "accuracy" if m is None else m.name, "label": "Overall accuracy" if m is None else m.label,
+            "class": cls, "a": a, "b": b, "change": change, "ci": ci,
+            "excludes_zero": None if ci is None else bool(ci[0] > 0 or ci[1] < 0), "reason": reason}
