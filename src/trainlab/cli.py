@@ -189,7 +189,8 @@ def cmd_compare(args) -> int:
 
     groups = split_sides(args.runs)
     result = compare([] if groups else args.runs, names=args.names, split=args.split, groups=groups,
-                     labels=args.labels, replicates=args.bootstrap, seed=args.seed)
+                     labels=args.labels, replicates=args.bootstrap, seed=args.seed, by=args.by,
+                     favorable=args.favorable, min_group_size=args.min_group_size)
     result.write(args.out)
     print(result.summary())
     print(f"\nwrote {args.out}: " + ", ".join(result.comparison.files.values()))
@@ -413,10 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         "ROC AUC with a plain verdict.\n\n"
         "Seed groups (several runs per side, from repeated training): put 'vs' between the sides; a side\n"
         "may also be one folder holding the runs. Then the interval covers seeds and items together\n"
-        "(two-level bootstrap) and the verdict says how often A beat B across the seeds.",
+        "(two-level bootstrap) and the verdict says how often A beat B across the seeds.\n\n"
+        "--by race: the change in each fairness gap of the audit (a's gap minus b's), with the paired bootstrap\n"
+        "95% interval that resamples the same items for both runs.",
         epilog="examples:  trainlab compare runs/cnn runs/effnet\n"
         "           trainlab compare runs/cnn-s0 runs/cnn-s1 runs/cnn-s2 vs runs/eff-s0 runs/eff-s1 runs/eff-s2\n"
-        "           trainlab compare runs/cnn-seeds vs runs/effnet-seeds     (folders of runs)",
+        "           trainlab compare runs/cnn-seeds vs runs/effnet-seeds     (folders of runs)\n"
+        "           trainlab compare runs/cnn runs/effnet --by race          (fairness gaps, a − b)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("runs", nargs="+", type=_compare_run, metavar="RUN",
@@ -427,6 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs=2, default=None, metavar=("A", "B"), help="names of the two seed groups (default: a group folder's name, else A and B)")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates for the intervals (default 1000; 0: no intervals)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    p.add_argument("--by", action="append", default=None, metavar="COLUMN",
+                   help="also compare the runs' fairness gaps across this attribute column (or an intersection "
+                   "race,gender; repeatable): each gap of the audit, a's minus b's, with its paired bootstrap 95%% interval")
+    p.add_argument("--favorable", default=None, help="favorable class of the --by gaps (as trainlab audit; default: the "
+                   "second class of a binary target, else the worst over classes)")
+    p.add_argument("--min-group-size", type=int, default=30, help="with --by: rates on fewer rows are not compared (default 30)")
     p.add_argument("--out", type=Path, default=Path("compare"), help="output folder (default ./compare)")
     p.set_defaults(func=cmd_compare)
     p = verbs.add_parser(

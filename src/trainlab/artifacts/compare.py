@@ -1,7 +1,9 @@
 """``compare.json``: several runs side by side on the same test items (written by ``trainlab compare``).
 
 Per run its test metrics (from its predictions table) and its best validation accuracy (from ``history.csv``);
-per pair of runs McNemar's exact test on the items paired by id, with Holm's correction across pairs.
+per pair of runs McNemar's exact test on the items paired by id, with Holm's correction across pairs; the paired
+bootstrap intervals of the metric differences; with ``--by``, the change in each fairness gap (``fairness``).
+Schema 2 added ``fairness``; a version-1 file reads as one without it.
 ``files`` names the tables and figure written beside it, relative to its folder.
 """
 
@@ -72,7 +74,7 @@ class PairTest(_Row):
 
 class Comparison(Artifact):
     KIND: ClassVar[str] = "compare"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
     FILENAME: ClassVar[str] = "compare.json"
     MADE_BY: ClassVar[str] = "'trainlab compare'"
 
@@ -86,6 +88,10 @@ class Comparison(Artifact):
     # method, metrics, comparisons (a, b, a_runs, b_runs, seed_groups, metrics {metric: a, b, difference, ci_low,
     # ci_high, beat_share, wins, pairings}, verdict), note; None with --bootstrap 0
     bootstrap: dict | None = None
+    # with --by: the change in each fairness gap, A's minus B's, paired bootstrap (trainlab.fairness.gap_change):
+    # one dict per (pair of runs, grouping): a, b, by, compared_groups, reference, favorable, replicates, confidence,
+    # measures [{measure, label, class, a, b, change, ci, excludes_zero, reason}]; None without --by
+    fairness: list[dict] | None = None
     files: dict[str, str] = {}
     trainlab_version: str = ""
 
@@ -96,4 +102,6 @@ class Comparison(Artifact):
             pairs = [{k: v for k, v in p.items() if k not in derived} if isinstance(p, dict) else p
                      for p in payload.get("mcnemar") or []]
             return {**payload, "mcnemar": pairs}
+        if version == 1:  # before the fairness gap changes (an optional field: absent means none)
+            return payload
         return super().migrate(payload, version, source)

@@ -13,6 +13,9 @@
   one comparison of the two sides instead: a two-level bootstrap (runs, then items) for the difference
   of the sides' means, the share of (A run, B run) pairings A wins (the probability that A beats B on
   a new seed) and the verdict;
+* with ``--by race`` (any attribute column of both runs' predictions, or an intersection ``race,gender``), the
+  change in each fairness gap of the audit's catalogue, A's gap minus B's, with the paired bootstrap interval
+  (the same items resampled for both runs, :mod:`trainlab.fairness.gap_change`; ``fairness.csv``);
 * ``compare.json`` holding all of it.
 
 Reads only predictions tables and ``history.csv``, never a model or an image. A "run" may also be a
@@ -165,6 +168,8 @@ class CompareResult:
         write_table(mcnemar_frame(c), out / c.files["mcnemar"])
         if c.bootstrap:
             write_table(intervals_frame(c.bootstrap), out / c.files["intervals"])
+        if c.fairness:
+            write_table(fairness_frame(c.fairness), out / c.files["fairness"])
         atomic_write_text(out / c.files["markdown"], self.summary() + "\n")
         return c.write(out / c.files["json"])
 
@@ -173,17 +178,18 @@ class CompareResult:
 
 
 def compare(runs, *, names=None, split: str = "test", groups=None, labels=None, replicates: int = REPLICATES,
-            seed: int = 0) -> CompareResult:
+            seed: int = 0, by=None, favorable: str | None = None, min_group_size: int = 30) -> CompareResult:
     """Compare two or more runs (folders, or predictions files) on ``split``; ``.write(folder)`` stores it.
 
     ``groups``: two lists of runs (seed groups, sides A and B) instead of ``runs``; ``labels`` names the
     sides (default: a group folder's name, else A and B). ``replicates``: bootstrap replicates (0: no
-    intervals); ``seed``: the bootstrap's random seed.
+    intervals); ``seed``: the bootstrap's random seed. ``by``: attribute column(s) to compare the runs' fairness
+    gaps on (as ``trainlab audit --by``), with ``favorable`` and ``min_group_size`` as the audit's.
 
     Keys: ``split``, ``n_items``, ``runs`` (name, path, source, history, epochs, best_val_acc,
     best_epoch, metrics, undefined), ``mcnemar`` (one dict per pair: a, b, accuracy_a, accuracy_b, n,
     both_right, a_only, b_only, both_wrong, discordant, p_value, p_holm, verdict), ``alpha``,
-    ``correction``, ``bootstrap`` (replicates, seed, confidence, method, comparisons: one per pair, or
+    ``correction``, ``fairness`` (with ``by``: the gap changes, see :func:`fairness_changes`), ``bootstrap`` (replicates, seed, confidence, method, comparisons: one per pair, or
     one for the two seed groups: a, b, a_runs, b_runs, seed_groups, metrics {metric: a, b,
     difference, ci_low, ci_high, beat_share, wins, pairings}, verdict), ``files`` (relative to ``out``),
     ``trainlab_version``: the fields of :class:`trainlab.artifacts.compare.Comparison`.
@@ -202,6 +208,9 @@ def compare(runs, *, names=None, split: str = "test", groups=None, labels=None, 
         runs = sides[0] + sides[1]
         if len({Path(r).resolve() for r in runs}) != len(runs):
             raise TrainlabError("a run is given twice in the seed groups; each run may appear once, on one side of 'vs'")
+    if by is not None and groups is not None:
+        raise TrainlabError("--by compares the fairness gaps of single runs; with seed groups ('vs') it is not "
+                            "supported: compare one run of each side with --by, or leave --by out")
     runs = [Path(r) for r in runs]
     if len(runs) < 2:
         raise TrainlabError(f"compare needs at least two runs; got {len(runs)}")
@@ -209,9 +218,10 @@ def compare(runs, *, names=None, split: str = "test", groups=None, labels=None, 
     if replicates < 0:
         raise TrainlabError(f"--bootstrap {replicates}: give a number of replicates >= 0 (0 turns intervals off)")
 
+    tables = [Predictions.read(run, split) for run in runs]
+    specs = _check_by(by, tables) if by is not None else None  # before any work or warning
     entries, items, sources, histories, arrays = [], {}, {}, {}, {}
-    for name, run in zip(names, runs):
-        pred = Predictions.read(run, split)
+    for name, run, pred in zip(names, runs, tables):
         pred.require_labels("compare")
         result = compute_metrics(pred.y_true, pred.y_pred, pred.proba, classes=list(pred.classes))
         items[name] = _correct_by_id(pred)
@@ -246,17 +256,101 @@ def compare(runs, *, names=None, split: str = "test", groups=None, labels=None, 
         bootstrap = _bootstrap(names, arrays, paired.index, split_at=n_a, side_labels=side_labels,
                                replicates=replicates, seed=seed)
 
+    fairness = None
+    if specs:
+        fairness = fairness_changes(names, arrays, paired.index, specs, favorable=favorable,
+                                    min_group_size=min_group_size, replicates=replicates, seed=seed)
+
     files = {"json": "compare.json", "metrics": "metrics.csv", "mcnemar": "mcnemar.csv", "markdown": "compare.md"}
     if bootstrap:
         files["intervals"] = "intervals.csv"
+    if fairness:
+        files["fairness"] = "fairness.csv"
     if histories:
         files["val_curves"] = "plots/val_curves.png"
     comparison = Comparison(
         split=split, n_items=int(len(paired)), runs=tuple(entries), mcnemar=tuple(PairTest(**p) for p in pairs),
         alpha=ALPHA, correction=CORRECTION if len(pairs) > 1 else "none needed (a single comparison)",
-        bootstrap=bootstrap, files=files, trainlab_version=__version__,
+        bootstrap=bootstrap, fairness=fairness, files=files, trainlab_version=__version__,
     )
     return CompareResult(comparison, histories)
+
+
+def _check_by(by, tables: list[Predictions]) -> list[tuple[str, ...]]:
+    """The groupings of ``--by``; each column must be an attribute of every run's predictions (one-line error
+    naming the column and the columns every run has)."""
+    from trainlab.fairness.groups import check_columns, parse_by
+
+    specs = parse_by(by)
+    common = [c for c in tables[0].attributes if all(c in t.attributes for t in tables[1:])]
+    where = "the runs' predictions"
+    for spec in specs:
+        check_columns(spec, common, f"--by {','.join(spec)}: {where}")
+    return specs
+
+
+def fairness_changes(names, arrays, ids, specs, *, favorable, min_group_size: int, replicates: int, seed: int) -> list[dict]:
+    """For every pair of runs and every grouping: the change in each fairness gap, A's minus B's, with the paired
+    bootstrap interval (:func:`trainlab.fairness.gap_change.gap_changes`; the items in one order for both runs)."""
+    import zlib
+
+    from trainlab.fairness.audit import _favorable
+    from trainlab.fairness.gap_change import gap_changes
+    from trainlab.fairness.groups import make_grouping
+
+    aligned = {}
+    for name in names:
+        run_ids, pred = arrays[name]
+        rows = pd.Index(run_ids).get_indexer(ids)
+        aligned[name] = (pred, rows)
+    first, rows0 = aligned[names[0]]
+    fav, _ = _favorable(first, favorable)
+    out = []
+    for spec in specs:
+        frame = first.frame.iloc[rows0].reset_index(drop=True)
+        grouping = make_grouping(frame, spec)
+        for name in names[1:]:
+            pred, rows = aligned[name]
+            other = make_grouping(pred.frame.iloc[rows].reset_index(drop=True), spec)
+            mine = np.asarray(grouping.labels, dtype=object)[grouping.codes]
+            theirs = np.asarray(other.labels, dtype=object)[other.codes]
+            differ = np.flatnonzero(mine != theirs)
+            if len(differ):
+                raise TrainlabError(
+                    f"item id '{ids[differ[0]]}' is in group '{mine[differ[0]]}' of {grouping.name} in "
+                    f"{first.source} but '{theirs[differ[0]]}' in {pred.source}; --by needs the same attribute "
+                    "values in every run's predictions")
+        y_true = first.y_true[rows0]
+        for a, b in combinations(names, 2):
+            (pa, ra), (pb, rb) = aligned[a], aligned[b]
+            rng = np.random.default_rng([int(seed), zlib.crc32(grouping.name.encode()), 17])
+            result = gap_changes(grouping, y_true, pa.y_pred[ra], pb.y_pred[rb], list(first.classes), favorable=fav,
+                                 minimum=int(min_group_size), replicates=int(replicates), rng=rng)
+            out.append({"a": a, "b": b, **result.to_dict()})
+    return out
+
+
+def fairness_frame(fairness: list[dict]) -> pd.DataFrame:
+    """One row per (pair, grouping, measure): a, b, by, measure, class, gap_a, gap_b, change, ci_low, ci_high."""
+    rows = []
+    for f in fairness:
+        for m in f["measures"]:
+            ci = m["ci"] or [None, None]
+            rows.append({"a": f["a"], "b": f["b"], "by": f["by"], "measure": m["measure"], "class": m["class"],
+                         "gap_a": m["a"], "gap_b": m["b"], "change": m["change"], "ci_low": ci[0], "ci_high": ci[1],
+                         "excludes_zero": m["excludes_zero"], "reason": m["reason"]})
+    return pd.DataFrame(rows)
+
+
+def change_sentence(a: str, b: str, row: dict, confidence: float) -> str:
+    """"equal opportunity difference: a 0.210, b 0.080, change a − b +0.130 (95% CI +0.070 to +0.190)"."""
+    name = row["label"]
+    if row["change"] is None:
+        return f"{name}: no change computed ({row['reason']})"
+    text = f"{name}: {a} {row['a']:.3f}, {b} {row['b']:.3f}, change {a} − {b} {row['change']:+.3f}"
+    if row["ci"]:
+        text += f" ({confidence:.0%} CI {row['ci'][0]:+.3f} to {row['ci'][1]:+.3f})"
+    return text
 
 
 def expand_group(paths, split: str) -> list[Path]:
@@ -385,6 +479,15 @@ def format_markdown(comparison: Comparison) -> str:
                   "is a difference the items (and seeds) can show; the intervals of several pairs are not corrected "
                   "for multiplicity. beat_share: share of (a run, b run) pairings in which a scores higher, the "
                   "estimate of the probability that a beats b when both are trained again with a new seed."]
+    for f in comparison.fairness or []:
+        lines += ["", f"## Fairness gaps by {f['by']}: {f['a']} − {f['b']} (paired bootstrap, {f['replicates']:,} replicates)", ""]
+        scope = (f"favorable class '{f['favorable']}'" if f["favorable"] else "worst over classes (one-vs-rest)")
+        lines.append(f"Compared groups: {', '.join(f['compared_groups']) or 'none'}; reference {f['reference']}; {scope}.")
+        lines += [""] + [f"- {change_sentence(f['a'], f['b'], m, f['confidence'])}" for m in f["measures"]]
+        lines += ["", "Each gap is defined as in `trainlab audit` (docs/fairness.md); the change is a's gap minus b's, its "
+                  "interval the percentile interval of the change over replicates that resample the same items (within "
+                  "each group) for both runs. An interval that excludes 0 is a change the items can show; intervals of "
+                  "several measures are not corrected for multiplicity."]
     return "\n".join(lines)
 
 
