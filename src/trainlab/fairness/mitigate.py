@@ -14,6 +14,7 @@ Only ``y_pred`` changes; ids, attributes and probabilities are kept (so every ro
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from trainlab.artifacts.audit import GroupingAudit
 from trainlab.errors import TrainlabError
 from trainlab.fairness.audit import _favorable, audit
 from trainlab.fairness.folder import write_audit
+from trainlab.fairness.gap_change import GapChanges, gap_changes
 from trainlab.fairness.groups import check_columns, make_grouping, parse_by
 from trainlab.artifacts.predictions import Predictions
 from trainlab.fairness.measures import measures
@@ -126,8 +128,10 @@ def _with_predictions(pred: Predictions, y_pred: np.ndarray) -> Predictions:
     return pred.with_y_pred(y_pred)
 
 
-def before_after(before: GroupingAudit, after: GroupingAudit, split: str) -> list[dict]:
-    """Rows of the before/after table from two audits of one grouping."""
+def before_after(before: GroupingAudit, after: GroupingAudit, split: str, changes: GapChanges | None = None) -> list[dict]:
+    """Rows of the before/after table from two audits of one grouping; ``changes`` (after − before on the same
+    items, :func:`~trainlab.fairness.gap_change.gap_changes`) gives each change its paired bootstrap interval."""
+    paired = {r["measure"]: r for r in changes.rows} if changes is not None else {}
     rows = []
     pairs = [("accuracy", before.overall.accuracy, after.overall.accuracy)]
     # every headline disparity of the catalogue (favorable class, or worst over classes)
@@ -136,9 +140,11 @@ def before_after(before: GroupingAudit, after: GroupingAudit, split: str) -> lis
         if b is None or a is None:
             continue
         change = a.value - b.value if a.value is not None and b.value is not None else None
+        p = paired.get(measure)
         rows.append({"split": split, "measure": measure, "class": getattr(b, "cls", None),
                      "before": b.value, "before_ci": b.ci, "after": a.value, "after_ci": a.ci,
-                     "change": change, "reason": b.reason or a.reason})
+                     "change": change, "change_ci": p["ci"] if p is not None and change is not None else None,
+                     "reason": b.reason or a.reason})
     return rows
 
 
@@ -182,7 +188,11 @@ def mitigate(val: Predictions, test: Predictions, *, by, constraint: str = "demo
                   min_group_size=min_group_size, seed=seed)
         b, a = audit(old, **kw), audit(new, **kw)
         audits[split] = a
-        table += before_after(b.audits[0], a.audits[0], split)
+        grouping = gval if split == "val" else gtest
+        rng = np.random.default_rng([int(seed), zlib.crc32(grouping.name.encode()), 17])
+        changes = gap_changes(grouping, old.y_true, new.y_pred, old.y_pred, list(val.classes), favorable=fav,
+                              minimum=min_group_size, replicates=bootstrap, rng=rng)
+        table += before_after(b.audits[0], a.audits[0], split, changes)
     record = {
         "by": list(spec), "constraint": constraint, "favorable": val.classes[fav] if fav is not None else None,
         "favorable_reason": fav_reason, "seed": seed, "tolerance": tolerance if fav is None else None,
@@ -199,9 +209,11 @@ def format_table(rows: list[dict]) -> str:
             return "undefined"
         return f"{v:.3f}" + (f" [{ci[0]:.3f}, {'∞' if ci[1] is None else f'{ci[1]:.3f}'}]" if ci else "")
 
-    lines = [f"{'split':5}  {'measure':32} {'before (95% CI)':26} {'after (95% CI)':26} change"]
+    lines = [f"{'split':5}  {'measure':32} {'before (95% CI)':26} {'after (95% CI)':26} change (95% CI, paired)"]
     for r in rows:
         change = "" if r["change"] is None else f"{r['change']:+.3f}"
+        if r["change"] is not None and r.get("change_ci"):
+            change += f" [{r['change_ci'][0]:+.3f}, {r['change_ci'][1]:+.3f}]"
         lines.append(f"{r['split']:5}  {r['measure']:32} {fmt(r['before'], r['before_ci']):26} "
                      f"{fmt(r['after'], r['after_ci']):26} {change}")
     return "\n".join(lines)
@@ -224,6 +236,8 @@ def mitigate_run(run, by, constraint: str = "demographic_parity", favorable=None
         result[split].write(out / "predictions" / f"{split}.csv")
     write_json(out / "mitigation.json", result["record"])
     table = pd.DataFrame([{**{k: v for k, v in r.items() if not k.endswith("_ci")},
+                           "change_ci_low": r["change_ci"][0] if r.get("change_ci") else None,
+                           "change_ci_high": r["change_ci"][1] if r.get("change_ci") else None,
                            "before_ci_low": r["before_ci"][0] if r["before_ci"] else None,
                            "before_ci_high": r["before_ci"][1] if r["before_ci"] else None,
                            "after_ci_low": r["after_ci"][0] if r["after_ci"] else None,

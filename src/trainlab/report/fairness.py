@@ -261,5 +261,35 @@ def _before_after_table(rows: list[dict], run: str, split: str) -> B.Table:
         after = _stat_cell({"value": r.get("after"), "ci": r.get("after_ci"), "reason": r.get("reason")}, attrs("after"))
         change = r.get("change")
         out.append(B.Row([B.Cell(_label(measure)), B.Cell(str(r.get("class") or "")), before, after,
-                          B.Cell("n/a" if change is None else f"{change:+.3f}", True)]))
-    return B.Table(cols, out, row_headers=True, caption=f"Before and after, {split} split.")
+                          _change_cell(change, r.get("change_ci"), attrs("change"))]))
+    return B.Table(cols, out, row_headers=True, caption=f"Before and after, {split} split; the change (after − before) "
+                   "with its paired bootstrap 95% interval (the same items resampled for both).")
+
+
+def _change_cell(change, ci, attrs: dict[str, str]) -> B.Cell:
+    """A change a − b with its paired interval below it (signed)."""
+    if change is None:
+        return B.Cell("n/a", True)
+    attrs = {**attrs, "data-value": B.data_value(change)}
+    sub = None
+    if ci:
+        attrs.update({"data-ci-low": B.data_value(ci[0]), "data-ci-high": B.data_value(ci[1])})
+        sub = f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
+    return B.Cell(f"{change:+.3f}", True, None, attrs, sub=sub)
+
+
+def gap_change_table(entry: dict) -> B.Table:
+    """``compare --by``: each fairness gap of a and of b and the change a − b with its paired interval."""
+    a, b = entry.get("a"), entry.get("b")
+    cols = [B.Column("measure"), B.Column("class"), B.Column(f"{a}", True), B.Column(f"{b}", True),
+            B.Column(f"change {a} − {b}", True, "with its paired bootstrap 95% interval")]
+    rows = []
+    for m in entry.get("measures") or []:
+        attrs = {"data-gap-change": f"{a}|{b}|{entry.get('by')}", "data-measure": str(m.get("measure"))}
+        value = lambda v: B.Cell("undefined" if v is None else fmt(v), True)  # noqa: E731
+        rows.append(B.Row([B.Cell(_label(str(m.get("measure")))), B.Cell(str(m.get("class") or "")),
+                           value(m.get("a")), value(m.get("b")), _change_cell(m.get("change"), m.get("ci"), attrs)]))
+    scope = f"favorable class '{entry['favorable']}'" if entry.get("favorable") else "worst over classes"
+    return B.Table(cols, rows, row_headers=True,
+                   caption=f"Fairness gaps by {entry.get('by')} ({scope}; reference {entry.get('reference')}; groups "
+                   f"compared: {', '.join(entry.get('compared_groups') or []) or 'none'}). Each gap as in the audit.")

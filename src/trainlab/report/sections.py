@@ -519,6 +519,13 @@ def compare_section(ids: Ids, cmp, *, n_classes: int | None = None) -> Section:
             cls = "finding" if "beats" in str(pair.get("verdict", "")) else "small"
             sec.add(B.p(f"{pair['a']} vs {pair['b']}: {pair.get('verdict')} (p = {fmt_p(pair.get('p_holm', pair.get('p_value')))}, "
                         f"{fmt(pair.get('a_only'))} items only {pair['a']} gets right, {fmt(pair.get('b_only'))} only {pair['b']}).", cls))
+    if data.fairness:
+        from trainlab.report.fairness import gap_change_table
+    for entry in data.fairness or []:
+        sec.add(B.p(f"Fairness compared: {entry.get('a')} − {entry.get('b')} by {entry.get('by')}. Each gap of the audit for "
+                    "both runs and the change between them, with the paired bootstrap 95% interval (the same items "
+                    "resampled for both runs); an interval that excludes 0 is a change the items can show."))
+        sec.add(B.table(gap_change_table(entry)))
     if cmp.notes:
         sec.add(B.notes(cmp.notes))
     return sec
