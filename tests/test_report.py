@@ -369,6 +369,10 @@ def test_audit_and_mitigation_numbers_equal_their_json_and_names_are_escaped(tmp
         for when in ("before", "after"):
             value = cells[when]["attrs"]["data-value"]
             assert (float(value) if value else None) == row[when], (row["measure"], when)
+        if row["change_ci"]:  # the change with its paired interval (#17)
+            change = cells["change"]["attrs"]
+            assert float(change["data-value"]) == row["change"]
+            assert [float(change["data-ci-low"]), float(change["data-ci-high"])] == row["change_ci"]
     assert "Mitigation: demographic parity across race" in text
     assert len([t for t, _ in page.tags if t == "img"]) >= 1 + 3 + 3  # reliability, audit, audit after mitigation
     assert heatmaps(page)  # the confusion matrix, as a heatmap
