@@ -31,10 +31,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse, stats
 
 from trainlab.fairness import measures as M
-from trainlab.fairness.bootstrap import CI_LEVEL, percentile_interval
+from trainlab.fairness.bootstrap import CI_LEVEL
 from trainlab.fairness.rates import Counts, rates_from_counts, support
 
 _CHUNK_ELEMENTS = 20_000_000  # cap on replicates × cells drawn at once
@@ -73,31 +73,35 @@ def joint_cells(codes, y_true, y_pred_a, y_pred_b, n_classes: int):
     return g, t, pa, pb, counts
 
 
-def paired_counts(g, t, pa, pb, weights: np.ndarray, n_groups: int, n_classes: int) -> tuple[Counts, Counts]:
-    """Both models' one-vs-rest counts, leading shape (R, G), from cell weights (R, cells)."""
-    C = len(g)
-    cols = np.arange(C)
-    ones = np.ones(C)
+class PairedMaps:
+    """Sparse 0/1 maps from the joint cells to both models' (group, class) counts; built once per comparison."""
 
-    def cell_map(key):  # cells -> flattened (group, class) columns
-        return sparse.csr_matrix((ones, (cols, g * n_classes + key)), shape=(C, n_groups * n_classes))
+    def __init__(self, g, t, pa, pb, n_groups: int, n_classes: int):
+        C, GK = len(g), n_groups * n_classes
+        cols, ones = np.arange(C), np.ones(C)
 
-    def hit_map(pred):
-        hit = (pred == t).astype(np.float64)
-        return sparse.csr_matrix((hit, (cols, g * n_classes + t)), shape=(C, n_groups * n_classes))
+        def to(key, values=ones):  # cells -> flattened (group, class) columns
+            return sparse.csr_matrix((values, (cols, g * n_classes + key)), shape=(C, GK)).T.tocsr()
 
-    R = weights.shape[0]
-    shape = (R, n_groups, n_classes)
-    group_map = sparse.csr_matrix((ones, (cols, g)), shape=(C, n_groups))
+        self.shape = (n_groups, n_classes)
+        self.group = sparse.csr_matrix((ones, (cols, g)), shape=(C, n_groups)).T.tocsr()
+        self.pos = to(t)
+        self.sel = (to(pa), to(pb))
+        self.tp = (to(t, (pa == t).astype(np.float64)), to(t, (pb == t).astype(np.float64)))
 
-    def apply(m):
-        return np.asarray((m.T @ weights.T).T).reshape(shape)
+    def counts(self, weights: np.ndarray) -> tuple[Counts, Counts]:
+        """Both models' one-vs-rest counts, leading shape (R, G), from cell weights (R, cells)."""
+        wt = np.ascontiguousarray(weights.T)
+        shape = (weights.shape[0], *self.shape)
 
-    n = np.asarray((group_map.T @ weights.T).T)
-    pos = apply(cell_map(t))
-    a = Counts(n=n, pos=pos, sel=apply(cell_map(pa)), tp=apply(hit_map(pa)))
-    b = Counts(n=n, pos=pos, sel=apply(cell_map(pb)), tp=apply(hit_map(pb)))
-    return a, b
+        def apply(m):
+            return np.asarray(m @ wt).T.reshape(shape)
+
+        n = np.asarray(self.group @ wt).T
+        pos = apply(self.pos)
+        a = Counts(n=n, pos=pos, sel=apply(self.sel[0]), tp=apply(self.tp[0]))
+        b = Counts(n=n, pos=pos, sel=apply(self.sel[1]), tp=apply(self.tp[1]))
+        return a, b
 
 
 def draw_weights(g, counts, n_groups: int, replicates: int, rng: np.random.Generator):
@@ -167,23 +171,46 @@ def headline_values(m: M.Measure, r: dict, ri: int, head: list[int], favorable: 
     return x[..., 0] if favorable is not None else M.worst(x, kind=m.worst_over, axis=-1)
 
 
-def _interval(changes: np.ndarray) -> list[float] | None:
+INTERVALS = ("percentile", "bc", "basic")
+INTERVAL = "percentile"
+
+
+def interval(changes: np.ndarray, point: float, method: str = INTERVAL, level: float = CI_LEVEL) -> list[float] | None:
+    """The bootstrap interval of a change from its replicates: ``percentile`` (the replicates' 2.5th and 97.5th
+    percentiles), ``bc`` (bias-corrected percentile, Efron 1987: the percentiles shifted by z0 = Φ⁻¹(share of
+    replicates below the estimate, ties counted half)) or ``basic`` (2θ̂ − the percentiles). None when fewer than
+    half the replicates are defined."""
     ok = np.isfinite(changes)
     if ok.sum() < max(1, len(changes) / 2):
         return None
-    lo, hi = percentile_interval(changes[ok])
+    r = changes[ok]
+    alpha = (1.0 - level) / 2.0
+    if method == "percentile":
+        lo, hi = np.quantile(r, [alpha, 1 - alpha])
+    elif method == "basic":
+        q_lo, q_hi = np.quantile(r, [alpha, 1 - alpha])
+        lo, hi = 2 * point - q_hi, 2 * point - q_lo
+    elif method == "bc":
+        below = (np.sum(r < point) + 0.5 * np.sum(r == point)) / len(r)
+        below = np.clip(below, 0.5 / len(r), 1 - 0.5 / len(r))
+        z0 = stats.norm.ppf(below)
+        levels = stats.norm.cdf(2 * z0 + stats.norm.ppf([alpha, 1 - alpha]))
+        lo, hi = np.quantile(r, levels)
+    else:
+        raise ValueError(f"interval method {method!r}; one of {INTERVALS}")
     return [float(lo), float(hi)]
 
 
 def gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes: list[str], *, favorable: int | None,
                 reference: int | None = None, minimum: int = 30, replicates: int = 1000,
-                rng: np.random.Generator | None = None) -> GapChanges:
+                rng: np.random.Generator | None = None, method: str = INTERVAL) -> GapChanges:
     """A's headline gaps minus B's on ``grouping`` (a :class:`~trainlab.fairness.groups.Grouping`), with paired
     bootstrap intervals. ``reference``: the reference group's index (default: the largest compared group, as the
     audit); ``replicates`` 0: no intervals."""
     K, G = len(classes), len(grouping.labels)
     g, t, pa, pb, counts = joint_cells(grouping.codes, y_true, y_pred_a, y_pred_b, K)
-    point_a, point_b = paired_counts(g, t, pa, pb, counts[None, :].astype(np.float64), G, K)
+    maps = PairedMaps(g, t, pa, pb, G, K)
+    point_a, point_b = maps.counts(counts[None, :].astype(np.float64))
     sizes = point_a.n[0]
     E = np.flatnonzero(sizes >= minimum)
     labels = list(grouping.labels)
@@ -214,14 +241,14 @@ def gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes: list[str], *, fav
     if replicates > 0:
         parts = []
         for w in draw_weights(g, counts, G, int(replicates), rng if rng is not None else np.random.default_rng(0)):
-            ca, cb = paired_counts(g, t, pa, pb, w, G, K)
+            ca, cb = maps.counts(w)
             ba, bb = values(ca, cb)
             parts.append(({m: ba[m] - bb[m] for m in ba}, _overall_accuracy(ca) - _overall_accuracy(cb)))
         boot = {m: np.concatenate([p[0][m] for p in parts]) for m in _headlines()}
         boot["accuracy"] = np.concatenate([p[1] for p in parts])
-    rows = [_row(None, acc["a"][0], acc["b"][0], None if boot is None else boot["accuracy"])]
+    rows = [_row(None, acc["a"][0], acc["b"][0], None if boot is None else boot["accuracy"], method=method)]
     for m in _headlines():
-        rows.append(_row(m, va[m][0], vb[m][0], None if boot is None else boot[m],
+        rows.append(_row(m, va[m][0], vb[m][0], None if boot is None else boot[m], method=method,
                          cls=None if not m.per_class else (classes[favorable] if favorable is not None else None)))
     return GapChanges(reference=labels[reference], rows=rows, **common)
 
@@ -236,11 +263,12 @@ def _headlines() -> tuple[M.Measure, ...]:
                  and (m.rate is None or m.rate in ("selection_rate", "tpr", "fpr", "accuracy")))
 
 
-def _row(m: M.Measure | None, a: float, b: float, replicates, *, cls=None, reason: str | None = None) -> dict:
+def _row(m: M.Measure | None, a: float, b: float, replicates, *, cls=None, reason: str | None = None,
+         method: str = INTERVAL) -> dict:
     a = float(a) if np.isfinite(a) else None
     b = float(b) if np.isfinite(b) else None
     change = a - b if a is not None and b is not None else None
-    ci = _interval(replicates) if change is not None and replicates is not None else None
+    ci = interval(replicates, change, method) if change is not None and replicates is not None else None
     if change is None and reason is None:
         reason = "undefined for " + ("both models" if a is None and b is None else "model A" if a is None else "model B")
     return {"measure": "accuracy" if m is None else m.name, "label": "Overall accuracy" if m is None else m.label,
