@@ -75,6 +75,8 @@ def test_binary_demographic_parity_is_reduced_and_the_output_is_a_run_others_rea
     lo, hi = row["change_ci"]
     assert lo <= row["change"] <= hi < 0, row  # a reduction this large (0.15+ halved on 3,000 rows) the items show
     assert f"{row['change']:+.3f} [{lo:+.3f}, {hi:+.3f}]" in printed
+    assert (f"test: the demographic parity difference went from {row['before']:.3f} to {row['after']:.3f}, change "
+            f"{row['change']:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}, paired bootstrap: a reduction the test items show)") in printed
     assert all(r["change_ci"] is None or r["change_ci"][0] <= r["change"] <= r["change_ci"][1]
                for r in record["before_after"])
     assert (out / "before_after.csv").exists() and (out / "audit" / "audit.json").exists()

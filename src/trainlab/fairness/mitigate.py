@@ -249,6 +249,26 @@ def mitigate_run(run, by, constraint: str = "demographic_parity", favorable=None
     return result
 
 
+CONSTRAINED = {"demographic_parity": "demographic_parity_difference", "equalized_odds": "equalized_odds_difference",
+               "true_positive_rate_parity": "equal_opportunity_difference"}
+
+
+def change_sentence(rows: list[dict], constraint: str, split: str = "test") -> str | None:
+    """The constrained gap's before, after and change with its paired interval, in one sentence."""
+    row = next((r for r in rows if r["split"] == split and r["measure"] == CONSTRAINED.get(constraint)), None)
+    if row is None or row["change"] is None:
+        return None
+    name = row["measure"].replace("_", " ")
+    text = f"{split}: the {name} went from {row['before']:.3f} to {row['after']:.3f}, change {row['change']:+.3f}"
+    ci = row.get("change_ci")
+    if not ci:
+        return text + " (no interval: --bootstrap 0)"
+    lo, hi = ci
+    verdict = (f"a reduction the {split} items show" if hi < 0 else f"an increase the {split} items show" if lo > 0
+               else "the items cannot tell it from no change")
+    return text + f" (95% CI {lo:+.3f} to {hi:+.3f}, paired bootstrap: {verdict})"
+
+
 def mitigation_summary(result: dict) -> str:
     """What ``trainlab mitigate`` prints: the method, how many test predictions changed, the before/after table."""
     rec = result["record"]
@@ -256,5 +276,6 @@ def mitigation_summary(result: dict) -> str:
         f"mitigation: {rec['constraint']} across {' × '.join(rec['by'])} ({rec['method']}); "
         f"{rec['changed_rows']['test']} of {len(result['test'])} test predictions changed",
         format_table(rec["before_after"]),
+        *filter(None, [change_sentence(rec["before_after"], rec["constraint"])]),
         f"\nwritten to {result['out']}/ (predictions/val.csv, predictions/test.csv, mitigation.json, before_after.csv, audit/)",
     ])
