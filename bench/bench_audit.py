@@ -6,6 +6,9 @@ Prints, for synthetic predictions with one planted disparity, the seconds taken 
   * audit():        the three audits (race, gender, race × gender), point estimates and bootstrap
                     (and its first call in the process, which also imports fairlearn and scikit-learn),
   * audit_run():    the same read from a CSV file and written out (audit.json, CSVs, 9 plots, summary.md),
+  * audit() by race × gender alone (14 groups),
+  * gap_changes():  the paired change of every gap between two models on the same items, by race × gender
+                    (14 groups), --bootstrap replicates (what compare --by and mitigate add, #17),
 the best of --repeat runs each. Target (issue 5): audit() under 15 s on the 2-core development CPU.
 Files go to a temporary folder that is removed.
 """
@@ -13,6 +16,7 @@ Files go to a temporary folder that is removed.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -23,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from trainlab.fairness.audit import audit, audit_run
+from trainlab.fairness.gap_change import gap_changes
+from trainlab.fairness.groups import make_grouping
 from trainlab.artifacts.predictions import Predictions
 
 RACES = ["White", "Black", "East Asian", "Indian", "Latino", "Middle Eastern", "Southeast Asian"]
@@ -63,12 +69,22 @@ def main() -> None:
         t_first = best_of(1, lambda: audit(pred, by=by, bootstrap=args.bootstrap))  # pays fairlearn's import
         t_audit = best_of(args.repeat, lambda: audit(pred, by=by, bootstrap=args.bootstrap))
         t_cli = best_of(args.repeat, lambda: audit_run(path, by=by, bootstrap=args.bootstrap, out=Path(tmp) / "audit"))
+        t_14 = best_of(args.repeat, lambda: audit(pred, by=["race,gender"], bootstrap=args.bootstrap))
+        grouping = make_grouping(pred.frame, ("race", "gender"))
+        rng = np.random.default_rng(1)
+        other = np.where(rng.random(len(pred)) < 0.1, rng.integers(0, args.classes, len(pred)), pred.y_pred)
+        fav = 1 if args.classes == 2 else None
+        t_gap = best_of(args.repeat, lambda: gap_changes(grouping, pred.y_true, pred.y_pred, other, list(pred.classes),
+                                                         favorable=fav, replicates=args.bootstrap, rng=rng))
     print(f"command: PYTHONPATH=src {Path(sys.executable).name} bench/bench_audit.py --n {args.n} "
           f"--bootstrap {args.bootstrap} --classes {args.classes} --repeat {args.repeat}")
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     print(f"audit() of {args.n:,} predictions, {args.classes} classes, by race (7), gender (2), race × gender (14), "
           f"{args.bootstrap:,} resamples: {t_audit:.2f} s (best of {args.repeat}); first call, with imports: {t_first:.2f} s")
     print(f"audit_run() read + audit + write (JSON, CSVs, 9 plots, summary): {t_cli:.2f} s")
+    print(f"audit() by race × gender alone (14 groups), {args.bootstrap:,} resamples: {t_14:.2f} s")
+    print(f"gap_changes() of two models by race × gender (14 groups), {args.bootstrap:,} paired replicates: {t_gap:.2f} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
