@@ -80,7 +80,7 @@ def paired_setting(sizes, pi, sims, replicates, seed, method=None):
                 null[m][0] += v[1]
                 null[m][1] += 1
         self_flagged += S.self_comparison_flagged(rng, sizes, pi, a, replicates=replicates)
-    worst_null = max(((k / n if n else 0.0), m) for m, (k, n) in null.items())
+    worst_null = max(((k / n if n >= sims / 2 else 0.0), m) for m, (k, n) in null.items())  # measures defined enough
     return {"coverage": {m: (pct(*cov[m]), cov[m][1]) for m in PAIRED},
             "null": f"{100 * worst_null[0]:.1f}% ({SHORT[worst_null[1]]})", "self": pct(self_flagged, sims)}
 

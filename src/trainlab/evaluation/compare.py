@@ -484,6 +484,8 @@ def format_markdown(comparison: Comparison) -> str:
         scope = (f"favorable class '{f['favorable']}'" if f["favorable"] else "worst over classes (one-vs-rest)")
         lines.append(f"Compared groups: {', '.join(f['compared_groups']) or 'none'}; reference {f['reference']}; {scope}.")
         lines += [""] + [f"- {change_sentence(f['a'], f['b'], m, f['confidence'])}" for m in f["measures"]]
+        if f.get("note"):
+            lines += ["", f"Note: {f['note']}."]
         lines += ["", "Each gap is defined as in `trainlab audit` (docs/fairness.md); the change is a's gap minus b's, its "
                   "interval the percentile interval of the change over replicates that resample the same items (within "
                   "each group) for both runs. An interval that excludes 0 is a change the items can show; intervals of "

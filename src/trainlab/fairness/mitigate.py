@@ -182,7 +182,7 @@ def mitigate(val: Predictions, test: Predictions, *, by, constraint: str = "demo
         if unseen:
             method["unseen_test_groups"] = unseen
     new_val, new_test = _with_predictions(val, yv), _with_predictions(test, yt)
-    table, audits = [], {}
+    table, audits, notes = [], {}, []
     for split, old, new in (("val", val, new_val), ("test", test, new_test)):
         kw = dict(by=[spec], favorable=val.classes[fav] if fav is not None else None, bootstrap=bootstrap,
                   min_group_size=min_group_size, seed=seed)
@@ -193,12 +193,14 @@ def mitigate(val: Predictions, test: Predictions, *, by, constraint: str = "demo
         changes = gap_changes(grouping, old.y_true, new.y_pred, old.y_pred, list(val.classes), favorable=fav,
                               minimum=min_group_size, replicates=bootstrap, rng=rng)
         table += before_after(b.audits[0], a.audits[0], split, changes)
+        if changes.note:
+            notes.append(f"{split}: {changes.note}")
     record = {
         "by": list(spec), "constraint": constraint, "favorable": val.classes[fav] if fav is not None else None,
         "favorable_reason": fav_reason, "seed": seed, "tolerance": tolerance if fav is None else None,
         "min_group_size": min_group_size, "source_val": str(val.source), "source_test": str(test.source),
         "changed_rows": {"val": int((yv != val.y_pred).sum()), "test": int((yt != test.y_pred).sum())},
-        **method, "before_after": table,
+        **method, "before_after": table, "change_notes": notes,
     }
     return {"val": new_val, "test": new_test, "record": record, "audit_after": audits["test"]}
 
@@ -277,5 +279,6 @@ def mitigation_summary(result: dict) -> str:
         f"{rec['changed_rows']['test']} of {len(result['test'])} test predictions changed",
         format_table(rec["before_after"]),
         *filter(None, [change_sentence(rec["before_after"], rec["constraint"])]),
+        *(f"note: {n}" for n in rec.get("change_notes") or [] if n.startswith("test")),
         f"\nwritten to {result['out']}/ (predictions/val.csv, predictions/test.csv, mitigation.json, before_after.csv, audit/)",
     ])

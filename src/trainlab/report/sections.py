@@ -526,6 +526,8 @@ def compare_section(ids: Ids, cmp, *, n_classes: int | None = None) -> Section:
                     "both runs and the change between them, with the paired bootstrap 95% interval (the same items "
                     "resampled for both runs); an interval that excludes 0 is a change the items can show."))
         sec.add(B.table(gap_change_table(entry)))
+        if entry.get("note"):
+            sec.add(B.p(f"Note: {entry['note']}.", "small"))
     if cmp.notes:
         sec.add(B.notes(cmp.notes))
     return sec
