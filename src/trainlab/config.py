@@ -76,6 +76,19 @@ class AugmentSection:
 
 
 @dataclass
+class EmaSection:
+    """An exponential moving average of the weights (timm ``ModelEmaV3``); ``train.ema: 0.999`` is short for
+    ``train.ema: {decay: 0.999}``, and ``train.ema: off`` (or 0) turns it off."""
+
+    decay: float = 0.0  #: ema = decay x ema + (1 - decay) x weights after every optimizer step; 0 = off
+    warmup: bool = False  #: timm's warm-up of the decay (short runs: the average forgets the random start sooner)
+
+
+#: sections that may be written as one value: the value is this key of the section
+SHORTHAND = {EmaSection: "decay"}
+
+
+@dataclass
 class TrainSection:
     epochs: int = 25
     batch_size: int = 32  #: per process; the global batch is batch_size x processes
@@ -107,6 +120,11 @@ class TrainSection:
     prefetch: int = 3  #: batches prepared ahead by the loader thread
     device_resident: Literal["auto", "on", "off"] = "auto"  #: the uint8 cache on the device, batches drawn there (auto: CUDA when it fits; true/false = on/off)
     device: str = "auto"  #: auto, cuda, cuda:N, mps or cpu
+    ema: EmaSection = field(default_factory=EmaSection)  #: weight averaging, evaluated beside the raw weights
+    tta: Literal["off", "flip"] = "off"  #: test-time augmentation in evaluation and predictions (flip: mean with the mirror)
+    class_balance: Literal["off", "loss", "sampler"] = "off"  #: class weights n / (k x n_c) in the loss, or a balanced draw
+    accumulate: int = 1  #: gradient accumulation: one optimizer step per this many batches (effective batch x this)
+    budget: str | None = None  #: wall-clock budget (90s, 15m, 1h30m): sets the epochs (train.epochs is the cap)
 
 
 @dataclass
@@ -249,6 +267,8 @@ def _build(cls, raw: Any, where: str, prefix: str):
     for name, value in raw.items():
         tp = hints[name]
         if dataclasses.is_dataclass(tp):
+            if tp in SHORTHAND and not isinstance(value, dict) and value is not None:
+                value = {SHORTHAND[tp]: 0.0 if value is False else value}  # train.ema: 0.999 (or off)
             values[name] = _build(tp, value, where, prefix=f"{prefix}{name}.")
         else:
             values[name] = _check(value, tp, where, f"{prefix}{name}")
@@ -341,6 +361,8 @@ def validate(recipe: Recipe, where: str = "recipe") -> Recipe:
         ("train.augment.shear", 0 <= t.augment.shear < 90, "must lie in [0, 90) degrees"),
         ("train.augment.mixup", t.augment.mixup >= 0, "must be 0 (off) or a positive Beta alpha"),
         ("train.augment.cutmix", t.augment.cutmix >= 0, "must be 0 (off) or a positive Beta alpha"),
+        ("train.ema.decay", 0 <= t.ema.decay < 1, "must lie in [0, 1) (e.g. 0.999; 0 or off: no EMA)"),
+        ("train.accumulate", t.accumulate >= 1, "must be at least 1 (1: no gradient accumulation)"),
         ("data.val_fraction", 0 <= recipe.data.val_fraction < 1, "must lie in [0, 1)"),
         ("data.test_fraction", 0 <= recipe.data.test_fraction < 1, "must lie in [0, 1)"),
         ("data.val_fraction", recipe.data.val_fraction + recipe.data.test_fraction < 1, "+ data.test_fraction must stay below 1"),
@@ -348,6 +370,10 @@ def validate(recipe: Recipe, where: str = "recipe") -> Recipe:
     for key, ok, why in rules:
         if not ok:
             raise TrainlabError(f"{where}: {key} {why}")
+    if t.budget is not None:
+        from trainlab.training.budget import parse_duration
+
+        parse_duration(t.budget, what=f"{where}: train.budget")
     return recipe
 
 
