@@ -107,14 +107,35 @@ def cmd_train(args) -> int:
         recipe, overrides = None, [recipe, *overrides]
     if args.resume is not None and args.seeds is not None:
         raise TrainlabError("--seeds starts a new seed group; --resume continues one run (resume each seed's run folder)")
+    if args.budget is not None:
+        from trainlab.training.budget import parse_duration
+
+        if args.resume is not None:
+            raise TrainlabError("--budget plans a new run; a resumed run keeps the plan it made")
+        parse_duration(args.budget, what="--budget")
+        overrides.append(f"train.budget={args.budget}")
     seeds = seed_list(recipe, overrides, args.seeds) if args.resume is None else []
     if seeds:
         print(f"seed group: {train_seed_group(recipe, overrides, seeds, out=args.out)}")
         return 0
     run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
+        _print_budget(run)
         print(f"run folder: {run}")
     return 0
+
+
+def _print_budget(run: Path) -> None:
+    """A budgeted run: its plan beside the time it took."""
+    from trainlab.artifacts.budget_plan import BudgetPlan
+    from trainlab.artifacts.run import RunRecord
+    from trainlab.training.budget import describe_plan, format_duration
+
+    if not BudgetPlan.exists_in(run):
+        return
+    plan, record = BudgetPlan.read(run), RunRecord.read(run)
+    took = record.timings.get("total_s")
+    print(describe_plan(plan) + (f"; took {format_duration(took)}" if took is not None else ""))
 
 
 def cmd_lr_find(args) -> int:
@@ -158,7 +179,7 @@ def cmd_predict(args) -> int:
     from trainlab.training.predict import default_out, predict
 
     table = predict(args.run, args.inputs, checkpoint=args.checkpoint, batch_size=args.batch_size,
-                    device=args.device, on_bad_image=args.on_bad_image)
+                    device=args.device, on_bad_image=args.on_bad_image, tta=args.tta)
     target = table.write(args.out or default_out(args.run))
     print(f"{len(table)} predictions -> {target}")
     print(table.summary())
@@ -334,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="runs folder (default: the recipe's output.runs, ./runs)")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="train N times (seeds train.seed, +1, ...) into one group folder "
                    "with a summary of each test metric (mean ± 95%% interval); a recipe may list train.seeds instead")
+    p.add_argument("--budget", default=None, metavar="TIME", help="fit the run into this wall-clock time (90s, 15m, 1h30m): "
+                   "the first steps are timed and the epochs set so the schedule ends inside it (train.epochs is the cap); "
+                   "same as train.budget=TIME")
     p.set_defaults(func=cmd_train)
     p = verbs.add_parser(
         "lr-find", help="learning-rate range test: loss against an exponentially growing rate, a suggested train.lr",
@@ -372,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
     p.add_argument("--on-bad-image", default="error", choices=("error", "skip"), help="stop at an unreadable image (default) or skip it with a warning")
+    p.add_argument("--tta", default=None, choices=("off", "flip"), help="test-time augmentation: flip averages the "
+                   "probabilities of each image and its mirror (default: the run's own train.tta)")
     p.set_defaults(func=cmd_predict)
 
     # evaluate / compare / summary

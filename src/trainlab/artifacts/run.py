@@ -97,6 +97,8 @@ class RunRecord(Artifact):
     epochs_done: int | None = None
     best_epoch: int | None = None
     best_metric: float | None = None
+    best_weights: str | None = None  # train.ema: which weights checkpoints/best holds, "ema" or "raw"
+    budget_plan: str | None = None  # train.budget: the plan's file in the run folder (budget.json)
     last_epoch: dict[str, Any] | None = None
     predictions_from: str | None = None
     predictions: dict[str, str] = Field(default_factory=dict)

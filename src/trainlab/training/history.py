@@ -7,7 +7,9 @@ The column set is a contract read by compare and report::
 ``train_loss`` is the mean cross-entropy of the epoch's training batches (with augmentation, label
 smoothing or mixup when on, and without a model's regularisation penalty, so it is comparable with
 ``val_loss``); ``lr`` is the learning rate at the end of the epoch; ``time_s`` the epoch's wall time
-including evaluation; ``images_per_s`` training images per second over all processes.
+including evaluation; ``images_per_s`` training images per second over all processes. A run with
+``train.ema`` adds ``val_loss_ema, val_acc_ema`` (the averaged weights on the same images). With
+``train.class_balance: loss`` the optimised loss is weighted but ``train_loss`` stays the plain one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pandas as pd
 from trainlab.utils.io import atomic_path, write_table
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time_s", "images_per_s")
+#: written after those when a run has them: the EMA's validation (train.ema)
+OPTIONAL_COLUMNS = ("val_loss_ema", "val_acc_ema")
 
 
 def read_history(run: str | Path) -> pd.DataFrame:
@@ -35,17 +39,22 @@ def append_row(run: str | Path, row: dict, *, keep_until: int | None = None) -> 
     if keep_until is not None and len(frame):
         frame = frame[frame["epoch"] <= keep_until]
     frame = frame[frame["epoch"] != row["epoch"]] if len(frame) else frame
-    new = pd.DataFrame([{c: row.get(c) for c in COLUMNS}])
+    columns = _columns(row.keys() | set(frame.columns))
+    new = pd.DataFrame([{c: row.get(c) for c in columns}])
     frame = new if frame.empty else pd.concat([frame, new], ignore_index=True)
-    write_table(frame[list(COLUMNS)], Path(run) / "history.csv")
+    write_table(frame[columns], Path(run) / "history.csv")
     return frame
+
+
+def _columns(present) -> list[str]:
+    return list(COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in present]
 
 
 def truncate(run: str | Path, keep_until: int) -> None:
     """Drop rows of epochs after ``keep_until`` (on resume, before training continues)."""
     frame = read_history(run)
     if len(frame) and (frame["epoch"] > keep_until).any():
-        write_table(frame[frame["epoch"] <= keep_until][list(COLUMNS)], Path(run) / "history.csv")
+        write_table(frame[frame["epoch"] <= keep_until][_columns(frame.columns)], Path(run) / "history.csv")
 
 
 def curves_figure(frame: pd.DataFrame, *, title: str | None = None, best_epoch: int | None = None):

@@ -129,12 +129,15 @@ def _images_under(folder: Path) -> list[Path]:
 
 
 def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: int = 256,
-                  on_bad_image: str = "error") -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities for image files, decoded and normalised as ``data_config`` says (the run's own).
+                  on_bad_image: str = "error", tta: str = "off") -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities for image files, decoded and normalised as ``data_config`` says (the run's own);
+    ``tta="flip"``: the mean of the probabilities of each image and its mirror (as the run's evaluation).
 
     Returns ``(proba, ok)`` where ``ok`` marks decoded files.
     """
     import torch
+
+    from trainlab.training.averaging import tta_proba
 
     from trainlab.data.images import decode_image
     from trainlab.data.loader import Normalize
@@ -159,7 +162,8 @@ def predict_paths(model, paths: list[Path], *, data_config, device, batch_size: 
             if good:
                 x = torch.from_numpy(np.stack([chunk[k] for k in good])).to(device)
                 with torch.inference_mode():
-                    proba[start + np.array(good)] = torch.softmax(model(norm(x)).float(), -1).cpu().numpy()
+                    p = tta_proba(model, norm(x)) if tta == "flip" else torch.softmax(model(norm(x)).float(), -1)
+                    proba[start + np.array(good)] = p.cpu().numpy()
                 ok[start + np.array(good)] = True
             bar.update(len(chunk))
     return proba, ok
@@ -176,11 +180,15 @@ def default_out(run: str | Path) -> Path:
 
 
 def predict(run: str | Path, inputs: list[str | Path], *, checkpoint: str = "best", batch_size: int = 256,
-            device: str = "auto", on_bad_image: str = "error") -> Predictions:
-    """The predictions table for ``inputs`` (see the module docstring); ``.write(file)`` stores it."""
+            device: str = "auto", on_bad_image: str = "error", tta: str | None = None) -> Predictions:
+    """The predictions table for ``inputs`` (see the module docstring); ``.write(file)`` stores it.
+    ``tta``: ``off`` or ``flip``; None: what the run evaluated with (its ``train.tta``)."""
     if batch_size < 1:
         raise TrainlabError(f"--batch-size must be at least 1; got {batch_size}")
+    if tta not in (None, "off", "flip"):
+        raise TrainlabError(f"--tta {tta!r} is not allowed; choose off or flip")
     model, meta, data_config, dev = load_run_model(run, checkpoint, device)
+    tta = tta or str(meta.get("tta", "off"))
     classes = [str(c) for c in meta["classes"]]
     inputs = [Path(p) for p in inputs]
     rows = _dataset_frame(inputs, classes)
@@ -190,7 +198,7 @@ def predict(run: str | Path, inputs: list[str | Path], *, checkpoint: str = "bes
                              "split": "predict", "y_true": ""})
     paths = [Path(p) for p in rows["path"]]
     proba, ok = predict_paths(model, paths, data_config=data_config, device=dev,
-                              batch_size=batch_size, on_bad_image=on_bad_image)
+                              batch_size=batch_size, on_bad_image=on_bad_image, tta=tta)
     rows, proba = rows[ok].reset_index(drop=True), proba[ok]
     if len(rows) == 0:
         raise TrainlabError(f"none of the {len(paths)} input file(s) could be decoded as an image "

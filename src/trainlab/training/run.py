@@ -50,6 +50,9 @@ from trainlab.utils.log import get_logger
 
 log = get_logger("trainlab.training")
 
+#: seconds a budgeted run keeps for what follows its predictions (metrics, model summary, gallery)
+PUBLISH_RESERVE_S = 10.0
+
 #: what may change when a run is resumed (everything else must stay as it was for the result to be the same run)
 RESUMABLE_KEYS = (
     "train.epochs", "train.patience", "train.min_delta", "train.device", "train.prefetch", "train.eval_batch_size",
@@ -337,8 +340,9 @@ def _plan_resume(run_dir: Path, cfg: Recipe) -> Path | None:
         return None
     checkpoint, state = found
     done, t = int(state["epoch"]), cfg.train
-    stopped = t.patience > 0 and int(state.get("bad_epochs", 0)) >= t.patience and done < t.epochs
-    if done < t.epochs and not stopped:
+    epochs = int(state.get("planned_epochs") or t.epochs)  # train.budget: the epochs its plan set
+    stopped = t.patience > 0 and int(state.get("bad_epochs", 0)) >= t.patience and done < epochs
+    if done < epochs and not stopped:
         return checkpoint
     record = _read_record(run_dir)
     if record.status.complete and _outputs_present(run_dir, record):
@@ -347,6 +351,9 @@ def _plan_resume(run_dir: Path, cfg: Recipe) -> Path | None:
                 f"{run_dir} stopped early after epoch {done} ({cfg.train.monitor} did not improve for "
                 f"train.patience={t.patience} epochs); to train longer, resume with train.patience={t.patience + 5} "
                 "(for example)")
+        if epochs < t.epochs:
+            raise TrainlabError(f"{run_dir} has trained the {done} epochs its train.budget={t.budget} planned; "
+                                "start a new run with a larger budget to train longer")
         raise TrainlabError(f"{run_dir} has already trained all {done} of {t.epochs} epochs; "
                             f"to train longer, resume with train.epochs={done + 10} (for example)")
     log.info("%s has trained %d epoch(s)%s; writing what is missing (predictions, metrics) without training more",
@@ -417,10 +424,13 @@ def prepare(s: Session) -> None:
         amp=cfg.train.amp, epochs=cfg.train.epochs, monitor=cfg.train.monitor,
         timings={**s.writer.record.timings, "cache_s": round(cache_s, 2)},
     )
-    s.writer.weights_metadata = {"classes": classes, "target": manifest.target, "data_config": data_config.to_dict()}
+    s.writer.weights_metadata = {"classes": classes, "target": manifest.target, "data_config": data_config.to_dict(),
+                                 "tta": cfg.train.tta}  # trainlab predict's default: the run's own TTA
     s.trainer = Trainer(
         model, cfg.train, images=cache.images, labels=manifest.labels(), train_index=index["train"], val_index=index["val"],
         num_classes=len(classes), data_config=data_config, dist=dist, writer=s.writer,
+        # train.budget: the clock started with the run; publish predicts val and test (evaluation, gallery: ~10 s)
+        started=s.t_start, reserve_images=len(index["val"]) + len(index["test"]), reserve_s=PUBLISH_RESERVE_S,
     )
 
 
@@ -444,7 +454,8 @@ def fit(s: Session):
                             experiment=o.experiment or Path(s.where).name.removesuffix(".yaml"))
     result = trainer.fit()
     s.writer.update(status=RunStatus.trained, stopped_early=result.status == "stopped-early",
-                    epochs_done=result.epochs_run, best_epoch=result.best_epoch, best_metric=result.best_metric)
+                    epochs_done=result.epochs_run, best_epoch=result.best_epoch, best_metric=result.best_metric,
+                    best_weights=result.best_weights)
     return result
 
 

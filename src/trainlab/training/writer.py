@@ -22,6 +22,7 @@ from trainlab.training import checkpoint as ckpt
 from trainlab.training import history
 
 if TYPE_CHECKING:
+    from trainlab.artifacts.budget_plan import BudgetPlan
     from trainlab.training.trainer import Trainer
 
 
@@ -120,15 +121,24 @@ class RunWriter:
             timings = dict(self.record.timings)
             timings["train_s"] = round(timings.get("train_s", 0.0) + row["time_s"], 2)  # summed over sessions
             self.update(epochs_done=row["epoch"], best_epoch=trainer.best_epoch, best_metric=trainer.best_metric,
-                        last_epoch=row, timings=timings)
+                        best_weights=trainer.best_weights, last_epoch=row, timings=timings)
         if self.trackers:
             self.trackers.epoch(row["epoch"], row)
+
+    def budget_planned(self, trainer: Trainer, plan: BudgetPlan) -> None:
+        """``train.budget``: the plan (``budget.json``) and the run's planned epochs in the record."""
+        if self.enabled:
+            with writing("the budget plan", self.folder / plan.FILENAME):
+                plan.write(self.folder)
+        self.update(epochs=plan.epochs, budget_plan=plan.FILENAME)
 
     def save_checkpoint(self, trainer: Trainer, name: str) -> None:
         state = trainer.state_dict()  # on every process (it may gather from all of them)
         if not self.enabled:
             return
         folder = self.folder / "checkpoints" / name
-        meta = {**self.weights_metadata, "epoch": trainer.epoch, "step": trainer.step}
+        weights = trainer.weights_for(name)  # best: the EMA's weights when they validated better
+        meta = {**self.weights_metadata, "epoch": trainer.epoch, "step": trainer.step,
+                "weights": "ema" if weights is not trainer.model else "raw"}
         with writing("the checkpoint", folder):
-            ckpt.save_checkpoint(folder, trainer.model, state, meta)
+            ckpt.save_checkpoint(folder, weights, state, meta)
