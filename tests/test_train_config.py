@@ -115,3 +115,35 @@ def test_data_accept_labels_and_duplicate_images_keys():
     assert load_recipe(None, ["data.accept_labels=[Femael, 'Mael']"]).data.accept_labels == ["Femael", "Mael"]
     with pytest.raises(TrainlabError, match=r"data.accept_labels: .* is not a list"):
         load_recipe(None, ["data.accept_labels={a: 1}"])
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("train.tta=mirror", ["r.yaml: train.tta", "'mirror'", "off, flip"]),
+        ("train.class_balance=weights", ["r.yaml: train.class_balance", "off, loss, sampler"]),
+        ("train.ema.decy=0.9", ["unknown key 'train.ema.decy'", "did you mean 'train.ema.decay'"]),
+        ("train.ema=1.5", ["r.yaml: train.ema.decay must lie in [0, 1)"]),
+        ("train.ema=fast", ["r.yaml: train.ema.decay", "'fast' is not a number"]),
+        ("train.accumulate=0", ["r.yaml: train.accumulate must be at least 1"]),
+        ("train.budget=15x", ["r.yaml: train.budget: '15x' is not a duration", "90s, 15m or 1h30m"]),
+        ("train.budget=-5", ["r.yaml: train.budget", "positive duration"]),
+    ],
+)
+def test_technique_keys_give_one_line_errors_naming_the_key(tmp_path, override, words):
+    path = write(tmp_path, "data:\n  root: /data\ntrain:\n  epochs: 3\n")
+    with pytest.raises(TrainlabError) as info:
+        validate(load_recipe(path, [override]), str(path))
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word.replace("r.yaml", str(path)) in message or word in message, message
+
+
+def test_technique_keys_default_off_and_ema_takes_a_decay_or_a_mapping():
+    t = load_recipe(None).train
+    assert (t.ema.decay, t.tta, t.class_balance, t.accumulate, t.budget) == (0.0, "off", "off", 1, None)
+    assert load_recipe(None, ["train.ema=0.999"]).train.ema.decay == 0.999
+    assert load_recipe(None, ["train.ema={decay: 0.99, warmup: true}"]).train.ema.warmup is True
+    assert load_recipe(None, ["train.ema=off"]).train.ema.decay == 0.0
+    assert validate(load_recipe(None, ["train.budget=1h30m"])).train.budget == "1h30m"

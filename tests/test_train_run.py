@@ -1,6 +1,7 @@
 """`trainlab train` and `trainlab predict` end to end on a small generated IP102-layout dataset."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -288,3 +289,48 @@ def test_a_frozen_backbone_without_pretrained_weights_is_refused_before_any_work
         assert "model.options.weights=" in err and "model.options.mode=finetune" in err
     assert "train.stage_epochs=3" in err  # the recipe's own head-only epochs are named
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_ema_tta_balance_accumulate_and_a_budget_through_train_and_predict(ip102, tmp_path, capsys):
+    """The techniques (#14) through the command line: the plan and the EMA's choice are recorded with the run, and
+    predict applies the run's own TTA by default."""
+    from trainlab.artifacts.budget_plan import BudgetPlan
+    from trainlab.artifacts.run import RunRecord
+
+    code, out, err = train(capsys, "ip102-seed-cnn", f"data.root={ip102}", *SMALL, "train.epochs=1", "train.ema=0.9",
+                           "train.tta=flip", "train.class_balance=sampler", "train.accumulate=2",
+                           f"output.runs={tmp_path}", "output.name=r", "--budget", "10m")
+    assert code == 0, err
+    run = tmp_path / "r"
+    record, plan = RunRecord.read(run), BudgetPlan.read(run)
+    assert record.budget_plan == "budget.json" and plan.epochs == record.epochs == record.epochs_done == 1  # train.epochs caps
+    assert "budget 10m00s: 1 epoch(s)" in out and "run 100%" in err  # the plan, and the whole-run ETA
+    assert record.best_weights in ("ema", "raw")
+    _, meta = load_weights(run / "checkpoints" / "best" / "model.safetensors")
+    assert meta["weights"] == record.best_weights and meta["tta"] == "flip"
+    assert "val_acc_ema" in pd.read_csv(run / "history.csv").columns
+    # predict: the run's TTA by default, equal to the run's own test predictions
+    own = pd.read_csv(run / "predictions" / "test.csv")
+    assert main(["predict", str(run), str(ip102), "--out", str(tmp_path / "p.csv")]) == 0
+    again = pd.read_csv(tmp_path / "p.csv").set_index("id").loc[own["id"]]
+    np.testing.assert_allclose(again.filter(like="p_").to_numpy(), own.filter(like="p_").to_numpy(), atol=1e-5)
+
+
+def test_predict_flip_tta_is_the_mean_over_the_image_and_its_mirror(seed_run, ip102, tmp_path, capsys):
+    files = sorted((ip102 / "images").glob("test_00*.png"))[:4]
+    folder, mirrored = tmp_path / "plain", tmp_path / "mirrored"
+    folder.mkdir(), mirrored.mkdir()
+    for f in files:
+        Image.open(f).save(folder / f.name)
+        Image.open(f).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored / f.name)
+
+    def proba(inputs, *flags):
+        out = tmp_path / f"{inputs.name}{''.join(flags)}.csv"
+        assert main(["predict", str(seed_run), str(inputs), "--out", str(out), *flags]) == 0
+        return pd.read_csv(out).sort_values("path", key=lambda p: p.map(lambda v: Path(v).name)).filter(like="p_").to_numpy()
+
+    plain, flipped, tta = proba(folder, "--tta", "off"), proba(mirrored, "--tta", "off"), proba(folder, "--tta", "flip")
+    assert np.abs(plain - flipped).max() > 1e-5
+    np.testing.assert_allclose(tta, (plain + flipped) / 2, atol=1e-5)
+    assert main(["train", "ip102-seed-cnn", f"data.root={ip102}", "--budget", "soon"]) == 2
+    assert "--budget: 'soon' is not a duration" in capsys.readouterr().err
