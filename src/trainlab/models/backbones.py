@@ -160,7 +160,7 @@ def create_timm_model(
         log.info("timm:%s: preprocessing from %s (written by trainlab for this architecture): %s", name, weights, stored)
         config = dict(stored)
     if size is not None:
-        if native_size[1:] != size:
+        if native_size[1:] != size and (weights or hub):  # from scratch, any size is the model's own
             log.warning(
                 "timm:%s: input_size %dx%d overrides the model's native %dx%d; pretrained features are "
                 "weaker away from it (fine for small demos, not for real training)",
