@@ -8,7 +8,7 @@
   horizontal mirror, ``p = (softmax(f(x)) + softmax(f(flip(x)))) / 2`` (flip over the width axis of an
   NCHW batch). Averaging probabilities (not logits) keeps each row a distribution.
 
-Not yet called by the training loop (restructured on another branch); these functions are what it calls.
+The trainer calls them for ``train.ema`` and ``train.tta``; ``trainlab predict --tta flip`` calls :func:`tta_proba`.
 """
 
 from __future__ import annotations
