@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser(
         "train", help="train a model from a YAML recipe; writes a run folder",
         description="Train a model from a YAML recipe (a file, or a built-in name: ip102-seed-cnn, ip102-efficientnet, "
-        "fairface-gender) and write a run folder: config.yaml, run.json, history.csv, plots/curves.png, "
+        "fairface-gender, and the strong recipes face-attribute and small-data) and write a run folder: config.yaml, run.json, history.csv, plots/curves.png, "
         "checkpoints/{last,best}, predictions/{val,test}.csv. Several processes or GPUs: "
         "torchrun --nproc-per-node N -m trainlab train RECIPE ...",
         epilog="examples:  trainlab train recipes/ip102-seed-cnn.yaml data.root=/data/ip102 train.epochs=5\n"

@@ -442,6 +442,8 @@ def fit(s: Session):
         trainer.load(s.checkpoint)
         if main:
             log.info("resumed from %s: %d of %d epochs done", s.checkpoint, trainer.epoch, s.cfg.train.epochs)
+    if trainer.plan is not None:  # a budgeted run resumed: its planned epochs, not the recipe's cap
+        s.facts["epochs"] = trainer.cfg.epochs
     # The run has started: from here this session writes the status (and the config it runs with).
     s.owns_status = True
     if main:
