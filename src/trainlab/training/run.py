@@ -71,6 +71,7 @@ def train_from_recipe(
     out: str | Path | None = None,
 ) -> Path:
     """Train from a recipe file (or continue ``resume``, a run folder); returns the run folder."""
+    called = time.perf_counter()  # train.budget's clock starts here, before torch is imported
     from trainlab.training.host_memory import keep_freed_memory
 
     tuned = keep_freed_memory()  # before torch is imported (see the module)
@@ -97,7 +98,7 @@ def train_from_recipe(
         if not dist.is_main:
             get_logger("trainlab").setLevel("WARNING")
         with sigterm_as_interrupt():
-            session = claim(cfg, where, overrides, dist, resume_dir=resume_dir, out=out)
+            session = claim(cfg, where, overrides, dist, resume_dir=resume_dir, out=out, called=called)
             with session.lifecycle():
                 prepare(session)
                 result = fit(session)
@@ -239,7 +240,8 @@ class Session:
 
 
 # ---- claim: the run folder, before any long work ----------------------------------------------
-def claim(cfg: Recipe, where: str, overrides: list[str], dist, *, resume_dir: Path | None, out) -> Session:
+def claim(cfg: Recipe, where: str, overrides: list[str], dist, *, resume_dir: Path | None, out,
+          called: float | None = None) -> Session:
     """A new run: create its folder exclusively (a unique name even for runs started in the same second) and
     record it ``created``. A resume: check the folder is writable and choose the checkpoint to start from; the
     record is not touched until the resume starts. Every process gets the same answer (or the same error)."""
@@ -264,6 +266,7 @@ def claim(cfg: Recipe, where: str, overrides: list[str], dist, *, resume_dir: Pa
         record = _read_record(run_dir) if resume_dir is not None else RunRecord.read(run_dir)
     writer = RunWriter(run_dir, record=record or RunRecord(), enabled=dist.is_main)
     return Session(cfg, where, overrides, dist, run_dir, writer, resumed=resume_dir is not None,
+                   **({"t_start": called} if called is not None else {}),
                    checkpoint=Path(checkpoint) if checkpoint else None,
                    owns_status=resume_dir is None)
 
