@@ -52,6 +52,8 @@ def test_replan_shortens_a_run_that_fell_behind():
     assert replan(plan, elapsed_s=50, epochs_done=2) == 4  # 20 s per epoch: 50 s left is 2 more
     assert replan(plan, elapsed_s=120, epochs_done=3) == 3  # past the budget: stop now
     assert replan(plan, elapsed_s=11, epochs_done=1) == 9  # faster than planned: never more than planned
+    # on pace on average, but the last epoch took 25 s: the 70 s left are 2 more epochs at that pace, not 7 (#14)
+    assert replan(plan, elapsed_s=30, epochs_done=2, last_epoch_s=25) == 4
 
 
 def test_plan_is_a_typed_record(tmp_path):

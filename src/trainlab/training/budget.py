@@ -101,17 +101,19 @@ def plan_epochs(
     )
 
 
-def replan(plan: BudgetPlan, *, elapsed_s: float, epochs_done: int) -> int:
+def replan(plan: BudgetPlan, *, elapsed_s: float, epochs_done: int, last_epoch_s: float = 0.0) -> int:
     """Epochs to run in all, from the pace of the epochs done so far: never more than planned, fewer when the
     machine slowed down (a shared CPU), so the run still ends inside the budget::
 
-        epochs = min(plan.epochs, done + floor((budget - elapsed - reserve) / ((elapsed - spent) / done)))
+        per_epoch = max((elapsed - spent) / done, last_epoch_s)
+        epochs    = min(plan.epochs, done + floor((budget - elapsed - reserve) / per_epoch))
 
-    The loop calls it after each epoch and shortens the schedule to the answer.
+    ``last_epoch_s``: the latest epoch's time, so a machine that has just slowed down counts at its new pace
+    rather than at the run's average. The loop calls it after each epoch and shortens the schedule to the answer.
     """
     if epochs_done <= 0:
         return plan.epochs
-    per_epoch = max(elapsed_s - plan.spent_s, 1e-9) / epochs_done
+    per_epoch = max(max(elapsed_s - plan.spent_s, 1e-9) / epochs_done, last_epoch_s)
     left = plan.budget_s - elapsed_s - plan.reserve_s
     return max(epochs_done, min(plan.epochs, epochs_done + math.floor(max(left, 0.0) / per_epoch)))
 

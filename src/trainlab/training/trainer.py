@@ -368,11 +368,12 @@ class Trainer:
         self.schedule = schedule_for(self.cfg, self.steps_per_epoch)
         set_lr(self.optimizer, self.schedule(self.step))
 
-    def _replan(self) -> None:
+    def _replan(self, last_epoch_s: float) -> None:
         """After an epoch of a budgeted run: fewer epochs when the measured pace fell behind the plan."""
         if self.plan is None or not self._replans:
             return
-        epochs = replan(self.plan, elapsed_s=time.perf_counter() - self.started, epochs_done=self.epoch)
+        epochs = replan(self.plan, elapsed_s=time.perf_counter() - self.started, epochs_done=self.epoch,
+                        last_epoch_s=last_epoch_s)
         epochs = int(all_reduce_min(torch.tensor([epochs], device=self.device)).item())
         if epochs < self.cfg.epochs:
             if self.dist.is_main:
@@ -584,7 +585,7 @@ class Trainer:
                 self.best_metric, self.best_epoch, self.bad_epochs, self.best_weights = value, self.epoch, 0, winner
             else:
                 self.bad_epochs += 1
-            self._replan()
+            self._replan(row["time_s"])
             if main:
                 ema = f"  ema val loss {row['val_loss_ema']:.4f} acc {row['val_acc_ema']:.4f}" if "val_acc_ema" in row else ""
                 log.info(
