@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from trainlab._version import __version__
@@ -118,7 +119,8 @@ def cmd_train(args) -> int:
     if seeds:
         print(f"seed group: {train_seed_group(recipe, overrides, seeds, out=args.out)}")
         return 0
-    run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out)
+    # a single run's train.budget counts from the command's start (main()), not from after the imports
+    run = train_from_recipe(recipe, overrides=overrides, resume=args.resume, out=args.out, started=args.started)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only the main process speaks
         _print_budget(run)
         print(f"run folder: {run}")
@@ -578,8 +580,10 @@ def _group_help(parser: argparse.ArgumentParser, verb: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if not getattr(args, "func", None):
         _group_help(parser, args.verb) if args.verb else parser.print_help()
         return 2

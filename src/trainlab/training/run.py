@@ -68,10 +68,13 @@ class Terminated(KeyboardInterrupt):
 # ---- the verb --------------------------------------------------------------------------------
 def train_from_recipe(
     recipe: str | Path | None, overrides: list[str] | tuple[str, ...] = (), *, resume: str | Path | None = None,
-    out: str | Path | None = None,
+    out: str | Path | None = None, started: float | None = None,
 ) -> Path:
-    """Train from a recipe file (or continue ``resume``, a run folder); returns the run folder."""
-    called = time.perf_counter()  # train.budget's clock starts here, before torch is imported
+    """Train from a recipe file (or continue ``resume``, a run folder); returns the run folder.
+
+    ``started`` (``time.perf_counter()``): when the command began, where train.budget's clock starts (the
+    command line passes its own start); default: this call, before torch is imported."""
+    called = time.perf_counter() if started is None else started
     from trainlab.training.host_memory import keep_freed_memory
 
     tuned = keep_freed_memory()  # before torch is imported (see the module)
