@@ -160,3 +160,23 @@ def test_a_forbidden_edge_is_caught(rule, monkeypatch):
         monkeypatch.setitem(GRAPH, "trainlab.report.collect", GRAPH["trainlab.report.collect"] | {"trainlab.evaluation.evaluate"})
         assert _violations(("trainlab.report",), allowed=("trainlab.report", "trainlab.artifacts", *SHARED)) == [
             "trainlab.report.collect imports trainlab.evaluation.evaluate"]
+
+
+def print_calls(source: str) -> list[int]:
+    """Line numbers of every call to the builtin ``print`` in ``source``."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"]
+
+
+def test_only_the_command_line_prints():
+    """Library modules return objects (or take a ``show`` callback); cli.py alone writes to stdout, so the
+    Python API stays quiet in a notebook and the command line decides what a terminal sees."""
+    found = {}
+    for path in sorted((SRC / "trainlab").rglob("*.py")):
+        if path.name == "cli.py" and path.parent.name == "trainlab":
+            continue
+        lines = print_calls(path.read_text())
+        if lines:
+            found[str(path.relative_to(SRC))] = lines
+    assert found == {}
+    assert print_calls("def f():\n    print('x')\nprint\n") == [2]  # the checker itself sees a call

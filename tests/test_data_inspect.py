@@ -56,7 +56,10 @@ def test_class_plot_grows_to_stay_readable_at_102_classes(tmp_path):
 
 def test_inspect_fairface_prints_and_writes(tmp_path, capsys):
     root = fairface(tmp_path / "ff", damaged_ages=2)
-    s = inspect_dataset(root, target="race", out=tmp_path / "out", workers=1)
+    quiet = inspect_dataset(root, target="race", out=tmp_path / "quiet", workers=1)
+    assert capsys.readouterr().out == ""  # the library returns the summary; only the command line prints
+    s = inspect_dataset(root, target="race", out=tmp_path / "out", workers=1, show=print)
+    assert quiet["image_files"] == s["image_files"]
     out = capsys.readouterr().out
     assert "target     race (3 classes)" in out
     assert "repaired   2 'age' value(s)" in out
@@ -71,7 +74,7 @@ def test_inspect_lists_every_bad_file_then_fails_or_skips(tmp_path, capsys):
     (root / "images" / "00001.jpg").unlink()
     truncated_jpeg(root / "images" / "00013.jpg")  # test.txt line 2
     with pytest.raises(TrainlabError, match=r"2 bad image file\(s\)"):
-        inspect_dataset(root, out=tmp_path / "out", workers=1)
+        inspect_dataset(root, out=tmp_path / "out", workers=1, show=print)
     out = capsys.readouterr().out
     assert "bad files  2" in out
     assert f"{root / 'images' / '00001.jpg'} (train.txt:2): file not found" in out

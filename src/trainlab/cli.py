@@ -72,19 +72,20 @@ def cmd_data_inspect(args) -> int:
     inspect_dataset(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
         seed=args.seed, on_bad_image=args.on_bad_image, out=args.out, check_images=not args.no_image_check, workers=args.workers,
-        accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
+        accept_labels=args.accept_label, duplicate_images=args.duplicate_images, show=print,
     )
     return 0
 
 
 def cmd_data_cache(args) -> int:
-    from trainlab.data.cache import build_cache_cli
+    from trainlab.data.cache import cache_dataset
 
-    build_cache_cli(
+    _, text = cache_dataset(
         args.dataset, fmt=args.format, target=args.target, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
         on_bad_image=args.on_bad_image, size=args.size, policy=args.policy, cache_dir=args.cache_dir, workers=args.workers,
         accept_labels=args.accept_label, duplicate_images=args.duplicate_images,
     )
+    print(text)
     return 0
 
 
@@ -141,10 +142,15 @@ def _print_budget(run: Path) -> None:
 
 
 def cmd_lr_find(args) -> int:
-    from trainlab.training.lr_find import lr_find_cli
+    from trainlab.training.lr_find import lr_find, lr_find_folder
 
-    lr_find_cli(args.recipe, list(args.overrides), out=args.out, seeds=args.seeds, start_lr=args.start, end_lr=args.end,
-                steps=args.steps, rule=args.rule)
+    result = lr_find(args.recipe, list(args.overrides), out=args.out, seeds=args.seeds, start_lr=args.start,
+                     end_lr=args.end, steps=args.steps, rule=args.rule)
+    each = ", ".join(f"{c.suggestion:.3g}" for c in result.curves)
+    print(f"suggested train.lr={result.suggestion:.3g} (rule {result.rule}; per seed {each}; "
+          f"spread x{result.spread:.2f}) in {result.seconds:.0f}s")
+    folder = lr_find_folder(args.recipe, args.out)
+    print(f"curve: {folder / 'lr_find.png'}  record: {folder / 'lr_find.json'}")
     return 0
 
 
@@ -200,10 +206,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_gallery(args) -> int:
-    from trainlab.gallery.build import gallery_cli
+    from trainlab.gallery.build import build_gallery, describe_gallery
 
-    gallery_cli(args.target, split=args.split, by=args.by, out=args.out, with_saliency=args.saliency,
-                checkpoint=args.checkpoint, device=args.device, min_group_size=args.min_group_size)
+    gallery, where = build_gallery(args.target, split=args.split, by=args.by, out=args.out, with_saliency=args.saliency,
+                                   checkpoint=args.checkpoint, device=args.device, min_group_size=args.min_group_size)
+    print(describe_gallery(gallery, where))
     return 0
 
 
@@ -223,7 +230,7 @@ def cmd_compare(args) -> int:
 def cmd_summary(args) -> int:
     import yaml
 
-    from trainlab.models.summary import summary_cli
+    from trainlab.models.summary import summarize_target
 
     options = {}
     for item in args.option:
@@ -231,7 +238,8 @@ def cmd_summary(args) -> int:
         if not sep or not key.strip():
             raise TrainlabError(f"--option '{item}' is not KEY=VALUE, e.g. --option mode=frozen")
         options[key.strip()] = yaml.safe_load(value)
-    summary_cli(args.model, input_shape=args.input, num_classes=args.classes, out=args.out, options=options)
+    result = summarize_target(args.model, input_shape=args.input, num_classes=args.classes, out=args.out, options=options)
+    print(result.to_text())
     return 0
 
 

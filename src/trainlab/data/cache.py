@@ -268,10 +268,10 @@ def _slug(manifest: Manifest) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:40] or "dataset"
 
 
-def build_cache_cli(dataset, *, fmt="auto", target=None, val_fraction=0.1, test_fraction=0.1, seed=0,
-                    on_bad_image="error", size=(100, 100), policy="stretch", cache_dir=None, workers=0,
-                    accept_labels=(), duplicate_images="error") -> ImageCache:
-    """``trainlab data cache``: read the dataset, build (or find) its cache, print what was done."""
+def cache_dataset(dataset, *, fmt="auto", target=None, val_fraction=0.1, test_fraction=0.1, seed=0,
+                  on_bad_image="error", size=(100, 100), policy="stretch", cache_dir=None, workers=0,
+                  accept_labels=(), duplicate_images="error") -> tuple[ImageCache, str]:
+    """``trainlab data cache``: read the dataset, build (or find) its cache; returns it and what was done, as text."""
     from trainlab.data.formats import load_manifest
 
     manifest = load_manifest(dataset, fmt=fmt, target=target, val_fraction=val_fraction, test_fraction=test_fraction,
@@ -286,5 +286,4 @@ def build_cache_cli(dataset, *, fmt="auto", target=None, val_fraction=0.1, test_
     ]
     if cache.skipped:
         lines.append(f"skipped:  {len(cache.skipped)} bad file(s)" + listing([f"{p}: {r}" for p, r in cache.skipped]))
-    print("\n".join(lines))
-    return cache
+    return cache, "\n".join(lines)

@@ -162,9 +162,10 @@ def image_stats(scan: list[tuple], bad: list[dict]) -> dict:
 def inspect_dataset(
     dataset, *, fmt: str = "auto", target: str | None = None, val_fraction: float = 0.1, test_fraction: float = 0.1,
     seed: int = 0, on_bad_image: str = "error", out=None, check_images: bool = True, workers: int = 0,
-    accept_labels=(), duplicate_images: str = "error",
+    accept_labels=(), duplicate_images: str = "error", show=None,
 ) -> dict:
-    """Summarise a dataset, scan its images, write the report files and print a readable summary.
+    """Summarise a dataset, scan its images and write the report files; ``show`` (e.g. ``print``, as the
+    command line passes) receives the readable summary before any error about bad files is raised.
 
     Bad files (missing, empty, truncated, not an image) are all listed, never stopped at. With
     ``on_bad_image="error"`` (the default) finding any ends in an error (exit status 2) after the
@@ -186,10 +187,11 @@ def inspect_dataset(
         bad += [{"path": paths[i], "reason": scan[i][-1], "origin": manifest.origin(i), "stage": "decode"} for i in bad_rows]
         stats = image_stats(scan, bad)
     summary = summarize_manifest(manifest, out, image_stats=stats)
-    print(format_summary(summary, manifest, out, checked=check_images))
+    if show is not None:
+        show(format_summary(summary, manifest, out, checked=check_images))
     if bad and on_bad_image == "error":
         raise TrainlabError(
-            f"{len(bad)} bad image file(s) in {dataset} (listed above and in {out / 'summary.json'}); fix or remove them, "
+            f"{len(bad)} bad image file(s) in {dataset} (listed in {out / 'summary.json'}{' and above' if show is not None else ''}); fix or remove them, "
             "or train with --on-bad-image skip (data.on_bad_image: skip) to leave them out"
         )
     return summary

@@ -180,21 +180,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "column"
 
 
-def gallery_cli(target, *, split="test", by=None, out=None, with_saliency=None, checkpoint="best", device="auto",
-                min_group_size=30) -> Gallery:
-    gallery, where = build_gallery(target, split=split, by=by, out=out, with_saliency=with_saliency, checkpoint=checkpoint,
-                                   device=device, min_group_size=min_group_size)
+def describe_gallery(gallery: Gallery, where) -> str:
+    """What ``trainlab gallery`` prints: the error count, the figures written and each grouping's worst and best."""
     figures = [gallery.top_loss_figure, gallery.confused_figure, *[g.figure for g in gallery.groupings],
                gallery.saliency.figure if gallery.saliency else None]
-    print(f"{gallery.errors} of {gallery.items} items misclassified; galleries in {where}:")
-    for name in [f for f in figures if f]:
-        print(f"  {name}")
+    lines = [f"{gallery.errors} of {gallery.items} items misclassified; galleries in {where}:"]
+    lines += [f"  {name}" for name in figures if name]
     for g in gallery.groupings:
-        print(f"  {g.column}: worst {g.worst.group} {g.worst.accuracy:.3f} [{g.worst.low:.3f}, {g.worst.high:.3f}], "
-              f"best {g.best.group} {g.best.accuracy:.3f} [{g.best.low:.3f}, {g.best.high:.3f}]")
-    for note in gallery.notes:
-        print(f"  note: {note}")
-    return gallery
+        lines.append(f"  {g.column}: worst {g.worst.group} {g.worst.accuracy:.3f} [{g.worst.low:.3f}, {g.worst.high:.3f}], "
+                     f"best {g.best.group} {g.best.accuracy:.3f} [{g.best.low:.3f}, {g.best.high:.3f}]")
+    lines += [f"  note: {note}" for note in gallery.notes]
+    return "\n".join(lines)
 
 
 def gallery_for_run(run_dir: str | Path) -> None:

@@ -346,9 +346,10 @@ def _source(target: str) -> tuple[str, dict, int | None, dict | None, str]:
     return target, {}, None, None, target
 
 
-def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int | None = None,
+def summarize_target(target: str, *, input_shape: str | None = None, num_classes: int | None = None,
                 out: str | Path | None = None, options: dict | None = None) -> ModelSummary:
-    """``trainlab summary``: print the table (and write CSV, markdown and JSON with ``out``)."""
+    """The summary of a model name, run folder or weights file (``trainlab summary``); with ``out`` also
+    written as CSV, markdown and JSON. Returns the :class:`ModelSummary` (its ``to_text()`` is the table)."""
     from trainlab.models.factory import build_from_spec, default_num_classes, get_builder, model_options
     from trainlab.models.registry import TIMM_PREFIX
 
@@ -388,7 +389,6 @@ def summary_cli(target: str, *, input_shape: str | None = None, num_classes: int
         shape = tuple(data_config["input_size"])
     model = build_from_spec(spec(), where=label)  # counts need no weights: the spec's weight sources are dropped
     result = summarize(model, shape, name=name if label == name else f"{name} ({label})")
-    print(result.to_text())
     if out is not None:
         paths = result.export(out)
         log.info("wrote %s", ", ".join(str(p) for p in paths))

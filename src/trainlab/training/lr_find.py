@@ -152,6 +152,11 @@ def plot_curves(result: LRFindResult, path: Path) -> Path:
 
 
 # ---- from a recipe -------------------------------------------------------------------------------
+def lr_find_folder(recipe: str | Path, out: str | Path | None = None) -> Path:
+    """Where :func:`lr_find` writes: ``out``, or ``lr-find-<recipe name>`` in the working folder."""
+    return Path(out) if out is not None else Path(f"lr-find-{Path(str(recipe)).name.removesuffix('.yaml')}")
+
+
 def lr_find(
     recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), *, out: str | Path | None = None, seeds: int = 3,
     start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 200, rule: str = "min/10",
@@ -222,7 +227,7 @@ def lr_find(
         suggestion=float(np.exp(np.log(values).mean())), spread=float(values.max() / values.min()),
         seconds=round(time.perf_counter() - t_start, 2), curves=curves,
     )
-    folder = Path(out) if out is not None else Path(f"lr-find-{Path(where).name.removesuffix('.yaml')}")
+    folder = lr_find_folder(recipe, out)
     result.write(folder)
     plot_curves(result, folder / "lr_find.png")
     return result
@@ -239,14 +244,3 @@ class _Batches:
         self.epoch += 1
         for batch in self.loader:
             yield self.norm(batch.images), batch.labels
-
-
-def lr_find_cli(recipe, overrides, *, out=None, seeds=3, start_lr=1e-7, end_lr=10.0, steps=200, rule="min/10") -> LRFindResult:
-    """``trainlab lr-find``: run the test, print the suggestion, its spread and where the files are."""
-    result = lr_find(recipe, overrides, out=out, seeds=seeds, start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule)
-    each = ", ".join(f"{c.suggestion:.3g}" for c in result.curves)
-    print(f"suggested train.lr={result.suggestion:.3g} (rule {result.rule}; per seed {each}; "
-          f"spread x{result.spread:.2f}) in {result.seconds:.0f}s")
-    folder = Path(out) if out is not None else Path(f"lr-find-{Path(str(recipe)).name.removesuffix('.yaml')}")
-    print(f"curve: {folder / 'lr_find.png'}  record: {folder / 'lr_find.json'}")
-    return result
