@@ -34,12 +34,25 @@ from scipy import sparse, stats
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 CHUNK_CELLS = 4_000_000  # replicates are processed in chunks of about this many (replicate, item) counts
+EXACT_AUC_CELLS = 5_000_000  # above this many (item, class) scores the AUC replicates are linearised ("auto")
+AUC_METHODS = ("auto", "exact", "linear")
+BLOCK = 64  # score columns transposed together for the linearisation (contiguous rows, 10 MB at 20,000 items)
 
 
 class ScoredRun:
-    """One run's predictions on the shared items, prepared once for weighted metrics."""
+    """One run's predictions on the shared items, prepared once for weighted metrics.
 
-    def __init__(self, y_true, y_pred, proba):
+    ``auc``: how the ROC AUC of a replicate is computed. ``"exact"``: the weighted Mann-Whitney count of
+    every class (:meth:`_prepare_auc`; cost per replicate ∝ items × classes). ``"linear"``: its first-order
+    expansion in the item weights, AUC + φᵀ(w − 1) with φ the items' DeLong structural components averaged
+    over the classes (:func:`auc_influence`; cost ∝ items). ``"auto"``: exact up to
+    :data:`EXACT_AUC_CELLS` (item, class) scores, linear above. ``auc_method`` says which was used. The
+    full-sample figure (every w_i = 1) is the exact AUC either way.
+    """
+
+    def __init__(self, y_true, y_pred, proba, *, auc: str = "auto"):
+        if auc not in AUC_METHODS:
+            raise ValueError(f"auc must be one of {AUC_METHODS}, got {auc!r}")
         y_true = np.asarray(y_true, dtype=np.int64)
         y_pred = np.asarray(y_pred, dtype=np.int64)
         proba = np.asarray(proba, dtype=np.float64)
@@ -56,7 +69,12 @@ class ScoredRun:
         counts = np.bincount(y_true, minlength=k)
         # as compute_metrics: AUC undefined on the items as they are when a class has no item (or all of them)
         self.auc_defined = k >= 2 and bool(((counts > 0) & (counts < n)).all())
-        self._prepare_auc(y_true, proba, auc_classes)
+        linear = auc == "linear" or (auc == "auto" and n * len(auc_classes) > EXACT_AUC_CELLS)
+        self.auc_method = "linear" if linear and len(auc_classes) else "exact"
+        if self.auc_method == "linear":
+            self._prepare_linear_auc(y_true, proba, auc_classes)
+        else:
+            self._prepare_auc(y_true, proba, auc_classes)
 
     def _prepare_auc(self, y_true, proba, auc_classes) -> None:
         """Sparse matrices that turn item weights into every class's weighted AUC numerator.
@@ -108,6 +126,44 @@ class ScoredRun:
             (np.ones(len(pos_class)), (pos_class, np.arange(len(pos_class)))), shape=(self.n_auc, len(pos_class)))
         self.auc_class_index = np.array(list(auc_classes))
 
+    def _prepare_linear_auc(self, y_true, proba, auc_classes) -> None:
+        """Placement values for the linear AUC replicates (see :meth:`metrics` and :func:`auc_placements`).
+
+        Only defined AUCs are expanded: with a class absent from the items every replicate is NaN, as the
+        full-sample figure is.
+        """
+        self.n_auc = len(auc_classes)
+        if not self.auc_defined:
+            self.auc_point = np.nan
+            return
+        aucs, v10, self.auc_phi = auc_placements(y_true, proba, auc_classes)
+        self.auc_point = float(np.mean(aucs))
+        slot = np.full(self.k, -1)
+        slot[list(auc_classes)] = np.arange(self.n_auc)
+        rows, items = slot[y_true], np.arange(self.n)
+        keep = rows >= 0  # binary: only class 1's items are positives
+        self.aucs = aucs
+        # per class: Σ_{i pos} w_i (V10_i − AUC_c) and Σ_{i pos} w_i, each one sparse row of the class's items
+        self.pos_offsets = sparse.csr_matrix(((v10 - aucs[np.maximum(rows, 0)])[keep], (rows[keep], items[keep])),
+                                             shape=(self.n_auc, self.n))
+        self.pos_indicator = sparse.csr_matrix((np.ones(keep.sum()), (rows[keep], items[keep])), shape=(self.n_auc, self.n))
+
+    def _linear_auc(self, w: np.ndarray) -> np.ndarray:
+        """Macro AUC of each replicate: per class AUC_c + Σ_{i pos} w_i (V10_i − AUC_c) / Σ_{i pos} w_i (the
+        positives' weighted mean placement, exact in their weights), plus Σ_j φ_j (w_j − 1) (the negatives'
+        first-order term). A class with no positive in a replicate is left out of its mean, as in the exact
+        count."""
+        if not self.auc_defined:
+            return np.full(w.shape[1], np.nan)
+        n_pos = np.asarray(self.pos_indicator @ w, dtype=np.float64)
+        offset = np.asarray(self.pos_offsets @ w, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            aucs = np.where(n_pos > 0, self.aucs[:, None] + offset / n_pos, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            macro = np.nanmean(aucs, axis=0)
+        return macro + self.auc_phi @ (w.astype(np.float64) - 1.0)
+
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """The headline metrics under item weights ``weights`` (n × R counts, one column per replicate):
         one array of R values each."""
@@ -127,6 +183,9 @@ class ScoredRun:
         if not self.n_auc:
             out["roc_auc"] = np.full(w.shape[1], np.nan)
             return out
+        if self.auc_method == "linear":
+            out["roc_auc"] = self._linear_auc(w)
+            return out
         # running sums of each class's negative segments; row 0 of ``prefix`` is 0 so that
         # prefix[start + j] - prefix[start] = P(boundary j) within the class's block
         seg = np.asarray(self.segments @ w, dtype=np.float64)
@@ -143,6 +202,57 @@ class ScoredRun:
             warnings.simplefilter("ignore", RuntimeWarning)  # a replicate with no defined AUC stays NaN
             out["roc_auc"] = np.nanmean(aucs, axis=0)
         return out
+
+
+def auc_placements(y_true, proba, auc_classes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every class's AUC and the items' DeLong placement values, for :class:`ScoredRun`'s linear AUC replicates.
+
+    For class c with P positives and N negatives, AUC_c = (1/P) Σ_{i pos} V10_i, where V10_i = (negatives
+    below positive i, ties ½) / N and V01_j = (positives above negative j, ties ½) / P are DeLong's
+    placement values (structural components). Returns ``(aucs, v10, phi_neg)``: the per-class AUCs
+    (in ``auc_classes`` order), V10 of each item as a positive of its own class (0 for an item of a class
+    not in ``auc_classes``), and φ_j = (1/K) Σ_{c ≠ y_j} (V01_jc − AUC_c) / N_c over the K classes: the
+    derivative of the macro AUC in negative j's weight at w = 1.
+
+    No column is sorted: each class's positives are sorted (P values) and every item is placed among
+    them by binary search (``left``/``right``: positives strictly below / at or below the item's score).
+    Then V01_j = (P − ½ (left_j + right_j)) / P, and the negatives below the r-th positive (ties ½) are
+    ½ (#{neg j: left_j ≤ r} + #{neg j: right_j ≤ r}), two running counts. Cost O(n k log P) for all
+    classes, against O(n k log n) for sorting every column. Each AUC is an exact count of halves over
+    P N, so it equals :func:`trainlab.evaluation.ranking.roc_auc_per_class`'s figure bit for bit.
+    Every class in ``auc_classes`` must have positives and negatives.
+    """
+    y = np.asarray(y_true, dtype=np.int64)
+    n = len(y)
+    classes = list(auc_classes)
+    by_class = np.argsort(y, kind="stable")  # the items of class c are by_class[starts[c]:starts[c + 1]]
+    counts = np.bincount(y, minlength=proba.shape[1])
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    phi = np.zeros(n)
+    v10 = np.zeros(n)
+    aucs = np.empty(len(classes))
+    for first in range(0, len(classes), BLOCK):
+        block_classes = classes[first:first + BLOCK]
+        block = np.array(proba[:, block_classes].T, dtype=np.float64, order="C")  # (≤ BLOCK, n)
+        for j, (c, column) in enumerate(zip(block_classes, block)):
+            pos = by_class[starts[c]:starts[c + 1]]
+            n_pos = len(pos)
+            n_neg = n - n_pos
+            order = np.argsort(column[pos], kind="stable")
+            sorted_pos = column[pos[order]]
+            left = np.searchsorted(sorted_pos, column, side="left")
+            right = np.searchsorted(sorted_pos, column, side="right")
+            # running counts over negatives only: all items' counts minus the positives' own
+            below_left = np.cumsum(np.bincount(left, minlength=n_pos + 1) - np.bincount(left[pos], minlength=n_pos + 1))
+            below_right = np.cumsum(np.bincount(right, minlength=n_pos + 1) - np.bincount(right[pos], minlength=n_pos + 1))
+            below = 0.5 * (below_left[:n_pos] + below_right[:n_pos])  # negatives below the r-th positive, ties ½
+            auc = below.sum() / (n_pos * n_neg)
+            aucs[first + j] = auc
+            contribution = ((n_pos - 0.5 * (left + right)) / n_pos - auc) / n_neg  # (V01 − AUC) / N
+            contribution[pos] = 0.0  # an item is not a negative of its own class
+            phi += contribution
+            v10[pos[order]] = below / n_neg
+    return aucs, v10, phi / len(classes)
 
 
 def item_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
@@ -173,6 +283,9 @@ def full_sample(runs: list[ScoredRun]) -> dict[str, np.ndarray]:
     values = [run.metrics(ones) for run in runs]
     out = {m: np.array([v[m][0] for v in values]) for m in HEADLINE}
     out["roc_auc"][[not run.auc_defined for run in runs]] = np.nan
+    for j, run in enumerate(runs):
+        if run.auc_method == "linear":  # the exact count (the expansion's terms sum to 0 only up to rounding)
+            out["roc_auc"][j] = run.auc_point
     return out
 
 
