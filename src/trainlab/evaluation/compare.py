@@ -38,7 +38,7 @@ from trainlab.artifacts.compare import ComparedRun, Comparison, PairTest
 from trainlab.artifacts.metrics import METRIC_KEYS
 from trainlab.artifacts.predictions import Predictions
 from trainlab.evaluation.metrics import check_arrays, compute_metrics
-from trainlab.evaluation.paired import HEADLINE, ScoredRun, compare_sides, replicate_metrics
+from trainlab.evaluation.paired import HEADLINE, ScoredRun, compare_sides, method_note, replicate_metrics
 from trainlab.evaluation.paired import verdict as interval_verdict
 from trainlab.evaluation.tables import markdown_table
 from trainlab.utils.io import atomic_write_text, write_table
@@ -408,7 +408,7 @@ def _bootstrap(names, arrays, ids, *, split_at, side_labels, replicates: int, se
         note = (f"the smallest class has {smallest} item(s): the intervals of balanced accuracy and ROC AUC, which "
                 f"average over classes, cover the truth less often than {CONFIDENCE:.0%} when a class has fewer than "
                 f"about {SMALL_CLASS} items (simulated: 82-92% with 3-10 items; BENCHMARKS.md)")
-    return {"replicates": replicates, "seed": seed, "confidence": CONFIDENCE, "method": BOOTSTRAP_METHOD,
+    return {"replicates": replicates, "seed": seed, "confidence": CONFIDENCE, "method": BOOTSTRAP_METHOD + method_note(scored),
             "metrics": list(HEADLINE), "comparisons": comparisons, "note": note}
 
 

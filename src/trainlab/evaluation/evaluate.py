@@ -29,7 +29,7 @@ from trainlab.artifacts.predictions import Predictions
 from trainlab.evaluation.calibration import reliability_bins
 from trainlab.evaluation.metrics import compute_metrics, top_confusions
 from trainlab.evaluation.ordering import confusion_order
-from trainlab.evaluation.paired import metric_intervals
+from trainlab.evaluation.paired import LINEAR_AUC_NOTE, auc_method, metric_intervals
 from trainlab.utils.io import write_table
 from trainlab.utils.log import get_logger
 
@@ -131,7 +131,7 @@ class Evaluation:
 
 
 def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bool = True,
-             bootstrap: int = BOOTSTRAP, seed: int = 0) -> Evaluation:
+             bootstrap: int = BOOTSTRAP, seed: int = 0, auc: str = "auto") -> Evaluation:
     """Evaluate a run folder's ``predictions/<split>`` table, or a predictions file (or a table already read).
 
     Returns an :class:`Evaluation`; ``.write(output_folder(target, out))`` stores ``metrics.json`` (the
@@ -139,7 +139,9 @@ def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bo
     under ``undefined``), ``per_class.csv``, ``top_confusions.csv`` and, with ``plots``, the figures.
     The table must have a true label on every row. ``bootstrap`` item resamples (seed ``seed``; 0: none) give
     the 95% intervals of accuracy, balanced accuracy, macro F1 and ROC AUC; the confusion counts and the class
-    order that puts confused classes side by side are stored too (``metrics.json`` schema 2).
+    order that puts confused classes side by side are stored too (``metrics.json`` schema 2). ``auc``: how the
+    AUC's replicates are computed (:func:`trainlab.evaluation.paired.auc_method`: by default the exact weighted
+    count up to 5 million item-class scores, DeLong placement values above; ``bootstrap.method`` says which).
     """
     pred = target if isinstance(target, Predictions) else Predictions.read(target, split)
     target = Path(target) if not isinstance(target, Predictions) else (pred.source or Path("predictions.csv"))
@@ -162,10 +164,13 @@ def evaluate(target: str | Path | Predictions, split: str = "test", *, plots: bo
 
     confusion = confusion_matrix(y_true, y_pred, labels=np.arange(len(pred.classes)))
     true_i, pred_i = np.nonzero(confusion)
-    intervals = metric_intervals(y_true, y_pred, proba, replicates=bootstrap, seed=seed) if bootstrap else {}
+    intervals = metric_intervals(y_true, y_pred, proba, replicates=bootstrap, seed=seed, auc=auc) if bootstrap else {}
+    method = Bootstrap.model_fields["method"].default
+    if auc_method(len(y_true), len(pred.classes), auc) == "linear":
+        method += f"; {LINEAR_AUC_NOTE}"
     metrics = metrics.model_copy(update={
         "intervals": {m: ci for m, ci in intervals.items() if metrics.value(m) is not None},
-        "bootstrap": Bootstrap(replicates=bootstrap, seed=seed) if bootstrap else None,
+        "bootstrap": Bootstrap(replicates=bootstrap, seed=seed, method=method) if bootstrap else None,
         "confusion_cells": [(int(i), int(j), int(confusion[i, j])) for i, j in zip(true_i, pred_i)],
         "class_order": confusion_order(confusion),
     })

@@ -37,6 +37,25 @@ CHUNK_CELLS = 4_000_000  # replicates are processed in chunks of about this many
 EXACT_AUC_CELLS = 5_000_000  # above this many (item, class) scores the AUC replicates are linearised ("auto")
 AUC_METHODS = ("auto", "exact", "linear")
 BLOCK = 64  # score columns transposed together for the linearisation (contiguous rows, 10 MB at 20,000 items)
+LINEAR_AUC_NOTE = (
+    f"ROC AUC replicates from DeLong placement values (each class's positives re-weighted exactly, its negatives "
+    f"to first order), used above {EXACT_AUC_CELLS:,} item-class scores; the exact weighted count below"
+)
+
+
+def auc_method(n: int, k: int, auc: str = "auto") -> str:
+    """How :class:`ScoredRun` computes the AUC replicates of n items × k classes: ``"exact"`` or ``"linear"``."""
+    if auc not in AUC_METHODS:
+        raise ValueError(f"auc must be one of {AUC_METHODS}, got {auc!r}")
+    scored = 1 if k == 2 else k if k > 2 else 0  # binary: class 1's column only
+    if not scored or auc == "exact":
+        return "exact"
+    return "linear" if auc == "linear" or n * scored > EXACT_AUC_CELLS else "exact"
+
+
+def method_note(runs) -> str:
+    """What to add to a bootstrap's method when a run's AUC replicates are linear ("" when all are exact)."""
+    return f"; {LINEAR_AUC_NOTE}" if any(run.auc_method == "linear" for run in runs) else ""
 
 
 class ScoredRun:
@@ -51,8 +70,6 @@ class ScoredRun:
     """
 
     def __init__(self, y_true, y_pred, proba, *, auc: str = "auto"):
-        if auc not in AUC_METHODS:
-            raise ValueError(f"auc must be one of {AUC_METHODS}, got {auc!r}")
         y_true = np.asarray(y_true, dtype=np.int64)
         y_pred = np.asarray(y_pred, dtype=np.int64)
         proba = np.asarray(proba, dtype=np.float64)
@@ -69,8 +86,7 @@ class ScoredRun:
         counts = np.bincount(y_true, minlength=k)
         # as compute_metrics: AUC undefined on the items as they are when a class has no item (or all of them)
         self.auc_defined = k >= 2 and bool(((counts > 0) & (counts < n)).all())
-        linear = auc == "linear" or (auc == "auto" and n * len(auc_classes) > EXACT_AUC_CELLS)
-        self.auc_method = "linear" if linear and len(auc_classes) else "exact"
+        self.auc_method = auc_method(n, k, auc)
         if self.auc_method == "linear":
             self._prepare_linear_auc(y_true, proba, auc_classes)
         else:
@@ -386,16 +402,16 @@ def verdict(a: str, b: str, figures: dict, *, metric: str = "accuracy", confiden
 
 
 def metric_intervals(y_true, y_pred, proba, *, replicates: int = 1000, seed: int = 0,
-                     confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+                     confidence: float = 0.95, auc: str = "auto") -> dict[str, tuple[float, float]]:
     """The bootstrap interval of each headline metric of one run: {metric: (low, high)}.
 
     The same machinery as the paired comparison with a single run: ``replicates`` resamples of the n items
     (with replacement; :func:`item_counts` with ``numpy.random.default_rng(seed)``), every metric as a weighted
     sum (:class:`ScoredRun`), and :func:`interval`'s expanded percentile interval of the replicate values.
     A metric undefined on the items as they are (ROC AUC with a class absent) or with fewer than half its
-    replicates defined has no entry.
+    replicates defined has no entry. ``auc``: how the AUC replicates are computed (:func:`auc_method`).
     """
-    run = ScoredRun(y_true, y_pred, proba)
+    run = ScoredRun(y_true, y_pred, proba, auc=auc)
     if run.n < 2 or replicates < 1:
         return {}
     point = full_sample([run])
