@@ -72,6 +72,18 @@ def test_probability_out_of_range_names_cell(tmp_path):
         Predictions.read(tmp_path / "t.csv")
 
 
+@pytest.mark.parametrize("cell, shown", [("abc", "abc"), ("", "nan")], ids=["text column", "numeric column"])
+def test_text_or_empty_probability_names_cell(tmp_path, cell, shown):
+    """A column with text is coerced cell by cell; a column the reader parsed as numbers is taken as it is
+    (the fast path): both name the bad cell."""
+    frame, *_ = _frame()
+    frame = frame.astype({"p_eel": object})
+    frame.loc[2, "p_eel"] = cell
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(TrainlabError, match=rf"line 4, column 'p_eel': probability '{shown}' is not a number in \[0, 1\]"):
+        Predictions.read(tmp_path / "t.csv")
+
+
 def test_unlabelled_table_is_valid_and_round_trips(tmp_path):
     proba = np.random.default_rng(1).dirichlet(np.ones(3), size=4)
     table = Predictions.build(classes=["cat", "dog", "eel"], proba=proba, split="predict")
