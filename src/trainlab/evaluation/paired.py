@@ -13,8 +13,32 @@ matrix products instead of re-running scikit-learn R times:
   (since 2TP + FP + FN = T + P);
 * ROC AUC (binary: of p_1; otherwise one-vs-rest macro) = Σ over tie groups g of the class's sorted
   scores of pos_g · (neg_below_g + ½ neg_g) / (Pos · Neg), with weighted counts; each score column is
-  sorted once, and a replicate only re-weights it. A class absent from a replicate's y_true is left out
-  of that replicate's macro average.
+  sorted once, and a replicate only re-weights it (a sparse matrix of each class's negatives summed into
+  the segments between its positives, times the weights). A class absent from a replicate's y_true is
+  left out of that replicate's macro average.
+
+ROC AUC at scale. That exact count costs (items × classes) per replicate: at 20,000 items × 1,000 classes
+and 1,000 replicates, 2·10^10 multiply-adds, 8 of evaluate's 18 s (and its preparation, a sort of every
+column and a 2·10^7-entry sparse matrix, 4 s more). Above :data:`EXACT_AUC_CELLS` (item, class) scores
+(``auto``; IP102's 22,619 × 102 stays exact) a replicate's AUC comes from DeLong's placement values
+instead (:func:`auc_placements`, :meth:`ScoredRun._linear_auc`): per class, AUC_c(w) = Σ_pos w_i V10_i /
+Σ_pos w_i, the positives' weighted mean placement, exact in their weights, plus the negatives' first-order
+term Σ_j (w_j − 1)(V01_j − AUC_c)/N_c, summed over classes into one vector. Cost per replicate: items, not
+items × classes. Why this and not the alternatives (measured; BENCHMARKS.md):
+
+* the plain first-order (influence-function) expansion, AUC + φᵀ(w − 1), linearises the positives too;
+  with 20 positives a class their weighted mean is far from linear (replicate correlation with the exact
+  count 0.969 at 2,000 × 100); keeping it exact gives 0.9992, interval ends 0.04 replicate-SD from the
+  exact bootstrap's (tests/test_eval_auc_replicates.py), below the ends' own Monte Carlo error at 1,000
+  replicates (about 0.09 SD). The negatives' side is linear in the weights up to terms of order 1/√N_c.
+* a dense formulation of the exact count (gather each class's weight rows in sorted order, sum them
+  between positives with ``np.add.reduceat``) is 5× slower than the sparse product at IP102 scale (0.69
+  against 0.14 CPU s for a chunk of 176 replicates): the same memory traffic plus the gathered copy.
+* the placement values need no column sort: each class's positives are sorted and every item placed
+  among them by binary search, O(n k log P) against O(n k log n): 0.6 s at 20,000 × 1,000.
+
+The full-sample figure is the exact AUC on either path (bit for bit ``compute_metrics``'s), and
+:func:`method_note` puts the path into the bootstrap's recorded method.
 
 On the full sample (every w_i = 1) these are exactly :func:`trainlab.evaluation.metrics.compute_metrics`'s
 figures (tested). Intervals are expanded percentile intervals of the replicates' differences (see
