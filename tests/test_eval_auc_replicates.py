@@ -54,6 +54,8 @@ def test_placement_aucs_equal_ranking_bit_for_bit_and_replicates_equal_brute_for
     linear = ScoredRun(y, y_pred, proba, auc="linear")
     point = compute_metrics(y, y_pred, proba, classes=[str(c) for c in range(k)])["roc_auc"]
     assert full_sample([linear])["roc_auc"][0] == point
+    reference = skm.roc_auc_score(y, proba[:, 1]) if k == 2 else skm.roc_auc_score(y, proba, multi_class="ovr")
+    assert point == pytest.approx(reference, abs=1e-12)
     w = item_counts(np.random.default_rng(1), len(y), 8)
     np.testing.assert_allclose(linear.metrics(w)["roc_auc"], _brute_force(y, proba, classes, w.astype(float)),
                                rtol=0, atol=1e-12)
