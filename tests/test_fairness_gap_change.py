@@ -154,3 +154,37 @@ def test_compare_by_with_seed_groups_is_refused(tmp_path):
     runs = [_write(tmp_path / f"{i}.csv", Y2, RACE) for i in range(4)]
     with pytest.raises(Exception, match="seed groups"):
         compare([], groups=[runs[:2], runs[2:]], by=["race"])
+
+
+def _pattern(point, spread, b=4):
+    """Replicates point ± spread, alternating (b of them): the bootstrap SD is spread·√(b/(b−1)), every
+    |θ* − θ̂| / se is √((b−1)/b), so the max-t quantile c is that and each family interval is θ̂ ± spread."""
+    e = np.tile([1.0, -1.0], b // 2)[:, None]
+    return np.asarray(point, float)[None, :] + e * np.asarray(spread, float)[None, :]
+
+
+def test_family_interval_of_a_change_between_tied_gaps_is_the_hand_computed_bound():
+    from trainlab.fairness.gap_change import family_interval
+
+    # two groups, one pair: A's difference 0.10 ± 0.20, B's 0.05 ± 0.10, the paired change 0.05 ± 0.10.
+    # Neither gap is told from 0 (L_A = L_B = 0), so either orientation may be each model's maximum:
+    # upper = min(U_A − L_B, max hi_Δ) = min(0.30, 0.15); lower = max(L_A − U_B, min lo_Δ) = max(−0.15, −0.15)
+    ci = family_interval(np.array([0.10]), np.array([0.05]), _pattern([0.10], [0.20]), _pattern([0.05], [0.10]))
+    assert ci == pytest.approx([-0.15, 0.15])
+    assert ci[0] <= 0.10 - 0.05 <= ci[1]
+
+
+def test_family_interval_with_separated_extremes_is_the_paired_percentile_of_those_pairs():
+    from trainlab.fairness.gap_change import family_interval
+
+    # A: 0.30 ± 0.05 and B: 0.20 ± 0.02 are each the only candidate for its maximum; the change is then the
+    # fixed contrast, replicates 0.10 ± 0.03: the percentile interval of {0.07, 0.13, 0.07, 0.13}
+    ci = family_interval(np.array([0.30]), np.array([0.20]), _pattern([0.30], [0.05]), _pattern([0.20], [0.02]))
+    assert ci == pytest.approx([0.07, 0.13])
+
+
+def test_family_interval_of_a_model_against_itself_is_zero():
+    from trainlab.fairness.gap_change import family_interval
+
+    boot = _pattern([0.1, -0.05, 0.02], [0.03, 0.02, 0.04])
+    assert family_interval(np.array([0.1, -0.05, 0.02]), np.array([0.1, -0.05, 0.02]), boot, boot) == [0.0, 0.0]

@@ -90,7 +90,8 @@ class Comparison(Artifact):
     bootstrap: dict | None = None
     # with --by: the change in each fairness gap, A's minus B's, paired bootstrap (trainlab.fairness.gap_change):
     # one dict per (pair of runs, grouping): a, b, by, compared_groups, reference, favorable, replicates, confidence,
-    # measures [{measure, label, class, a, b, change, ci, excludes_zero, reason}]; None without --by
+    # measures [{measure, label, class, a, b, change, ci, excludes_zero, reason, interval}] (interval: "family" or
+    # "percentile", trainlab.fairness.gap_change; absent in files written before it); None without --by
     fairness: list[dict] | None = None
     files: dict[str, str] = {}
     trainlab_version: str = ""

@@ -173,8 +173,8 @@ def headline_values(m: M.Measure, r: dict, ri: int, head: list[int], favorable: 
     return x[..., 0] if favorable is not None else M.worst(x, kind=m.worst_over, axis=-1)
 
 
-INTERVALS = ("percentile", "bc", "basic")
-INTERVAL = "percentile"
+INTERVALS = ("family", "percentile", "bc", "basic")
+INTERVAL = "percentile"  # the changes of the overall accuracy and of the smooth (or non-gap) measures
 
 
 def interval(changes: np.ndarray, point: float, method: str = INTERVAL, level: float = CI_LEVEL) -> list[float] | None:
@@ -203,9 +203,91 @@ def interval(changes: np.ndarray, point: float, method: str = INTERVAL, level: f
     return [float(lo), float(hi)]
 
 
+# ---- the interval of a change in a max − min gap: bounds from one simultaneous family ---------------------------
+FAMILY = ("gap", "either_gap")  # measures that are a maximum of contrasts, whose changes get the family interval
+_FAMILY_ELEMENTS = 60_000_000  # above replicates × 3 × contrasts, the percentile interval (memory), and a note
+
+
+def contrasts(m: M.Measure, r: dict, head: list[int], keep: np.ndarray | None = None) -> np.ndarray:
+    """The contrasts d_j whose maximum is measure m's headline: r_a − r_b over unordered pairs a < b of compared
+    groups (each also stands for its reverse, −d_j), over the head classes, and for the equalized odds over both
+    TPR and FPR; shape (..., J), NaN where a rate is left out. ``keep`` (K,): classes where the measure is defined
+    (the equalized odds needs both of its gaps; the audit leaves a class out otherwise)."""
+    rates = ("tpr", "fpr") if m.how == "either_gap" else (m.rate,)
+    parts = []
+    for rate in rates:
+        x = r[rate]
+        if m.per_class:
+            d = np.take(x, _PAIRS[0](x.shape[-2]), axis=-2) - np.take(x, _PAIRS[1](x.shape[-2]), axis=-2)
+            if keep is not None:
+                d = np.where(keep, d, np.nan)
+            d = d[..., head]
+            parts.append(d.reshape(*d.shape[:-2], -1))
+        else:
+            parts.append(np.take(x, _PAIRS[0](x.shape[-1]), axis=-1) - np.take(x, _PAIRS[1](x.shape[-1]), axis=-1))
+    return np.concatenate(parts, axis=-1)
+
+
+_PAIRS = (lambda g: np.triu_indices(g, k=1)[0], lambda g: np.triu_indices(g, k=1)[1])
+
+
+def family_interval(da: np.ndarray, db: np.ndarray, boot_a: np.ndarray, boot_b: np.ndarray,
+                    level: float = CI_LEVEL) -> list[float] | None:
+    """An interval for gap_A − gap_B, gap = max_j d_j over ordered contrasts (both signs of each pair), that holds
+    whenever one simultaneous family holds: A's contrasts d^A_j, B's d^B_j and their paired changes d^A_j − d^B_j,
+    each θ̂ ± c·se with c the bootstrap max-t quantile over all three (:class:`~trainlab.fairness.bootstrap.MaxT`).
+    On that event (probability ≈ ``level``):
+
+        gap_A ∈ [L_A, U_A] = [max(0, max_j lo^A_j), max_j hi^A_j]      (likewise gap_B)
+        gap_A − gap_B ≤ min(U_A − L_B, max over j in Q_A of hi^Δ_j),   Q_A = {j: hi^A_j ≥ L_A} (A's candidates for
+                                                                        its largest contrast: gap_A = d^A_j* ≤
+                                                                        d^A_j* − d^B_j* + gap_B)
+        gap_A − gap_B ≥ max(L_A − U_B, min over j in Q_B of lo^Δ_j)    (B's candidates, the same argument)
+
+    So the interval covers the true change at least as often as the family holds, however close the groups' rates
+    are (where a percentile interval of max − min is biased); it contains the estimate, and a model compared with
+    itself gets [0, 0] (every Δ_j is 0 in every replicate). The price: it is conservative (wider than 95%)."""
+    from trainlab.fairness.bootstrap import MaxT
+
+    dd, boot_d = da - db, boot_a - boot_b
+    mt = MaxT(boot_a.shape[0], level)
+    se = [mt.add(x, bx) for x, bx in ((da, boot_a), (db, boot_b), (dd, boot_d))]
+    c = mt.critical()
+    (la, ha), (lb, hb), (ld, hd) = (MaxT.interval(x, s, c, -2.0, 2.0) for x, s in zip((da, db, dd), se))
+    # both orientations of each pair: the reverse of [lo, hi] is [−hi, −lo]
+    la, ha = np.r_[la, -ha], np.r_[ha, -la]
+    lb, hb = np.r_[lb, -hb], np.r_[hb, -lb]
+    ld, hd = np.r_[ld, -hd], np.r_[hd, -ld]
+    if not (np.isfinite(ha).any() and np.isfinite(hb).any()):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        LA, UA = max(0.0, np.nanmax(la)), np.nanmax(ha)
+        LB, UB = max(0.0, np.nanmax(lb)), np.nanmax(hb)
+        upper, lower = UA - LB, LA - UB
+        qa, qb = np.isfinite(hd) & (ha >= LA), np.isfinite(ld) & (hb >= LB)
+        if qa.sum() == 1 and qb.sum() == 1 and LA > 0 and LB > 0:
+            # each model's largest contrast is singled out by the family (no other pair could be its maximum):
+            # there the gaps are smooth, and the change is the paired contrast of those two pairs, whose
+            # percentile interval is not conservative
+            return _fixed_contrast(int(np.flatnonzero(qa)[0]), int(np.flatnonzero(qb)[0]), boot_a, boot_b, level)
+        if qa.any():
+            upper = min(upper, float(np.max(hd[qa])))
+        if qb.any():
+            lower = max(lower, float(np.min(ld[qb])))
+    return [float(lower), float(upper)]
+
+
+def _fixed_contrast(ja: int, jb: int, boot_a: np.ndarray, boot_b: np.ndarray, level: float) -> list[float] | None:
+    """Percentile interval of d^A_ja − d^B_jb, indices into the contrasts followed by their reverses."""
+    J = boot_a.shape[1]
+    sa, sb = (1.0 if ja < J else -1.0), (1.0 if jb < J else -1.0)
+    return interval(sa * boot_a[:, ja % J] - sb * boot_b[:, jb % J], 0.0, "percentile", level)
+
+
 def gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes: list[str], *, favorable: int | None,
                 reference: int | None = None, minimum: int = 30, replicates: int = 1000,
-                rng: np.random.Generator | None = None, method: str = INTERVAL) -> GapChanges:
+                rng: np.random.Generator | None = None, method: str = "family") -> GapChanges:
     """A's headline gaps minus B's on ``grouping`` (a :class:`~trainlab.fairness.groups.Grouping`), with paired
     bootstrap intervals. ``reference``: the reference group's index (default: the largest compared group, as the
     audit); ``replicates`` 0: no intervals."""
@@ -230,35 +312,51 @@ def gap_changes(grouping, y_true, y_pred_a, y_pred_b, classes: list[str], *, fav
     # the minimum is judged on the full sample, as the audit does (a rate is compared or not, in every replicate)
     one = Counts(n=point_a.n[0], pos=point_a.pos[0], sel=point_a.sel[0], tp=point_a.tp[0])
 
-    def values(ca: Counts, cb: Counts) -> tuple[dict, dict]:
+    family = [m for m in _headlines() if m.how in FAMILY] if method == "family" else []
+    full = _masked(rates_from_counts(one), one, E, minimum)
+    keep = (np.isfinite(full["tpr"]).sum(axis=-2) >= 2) & (np.isfinite(full["fpr"]).sum(axis=-2) >= 2)  # (K,)
+
+    def values(ca: Counts, cb: Counts) -> tuple[dict, dict, dict]:
         ra, rb = _masked(rates_from_counts(ca), one, E, minimum), _masked(rates_from_counts(cb), one, E, minimum)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            kept = {m: keep if m.how == "either_gap" else None for m in family}
             return ({m: headline_values(m, ra, ri, head, favorable) for m in _headlines()},
-                    {m: headline_values(m, rb, ri, head, favorable) for m in _headlines()})
+                    {m: headline_values(m, rb, ri, head, favorable) for m in _headlines()},
+                    {m: (contrasts(m, ra, head, kept[m]), contrasts(m, rb, head, kept[m])) for m in family})
 
-    va, vb = values(point_a, point_b)
+    va, vb, vc = values(point_a, point_b)
     acc = {"a": _overall_accuracy(point_a), "b": _overall_accuracy(point_b)}
-    boot = None
+    family = [m for m in family if 3 * vc[m][0].shape[-1] * max(1, int(replicates)) <= _FAMILY_ELEMENTS]
+    boot = fam = None
     if replicates > 0:
         parts = []
         for w in draw_weights(g, counts, G, int(replicates), rng if rng is not None else np.random.default_rng(0)):
             ca, cb = maps.counts(w)
-            ba, bb = values(ca, cb)
-            parts.append(({m: ba[m] - bb[m] for m in ba}, _overall_accuracy(ca) - _overall_accuracy(cb)))
+            ba, bb, bc = values(ca, cb)
+            parts.append(({m: ba[m] - bb[m] for m in ba}, _overall_accuracy(ca) - _overall_accuracy(cb), bc))
         boot = {m: np.concatenate([p[0][m] for p in parts]) for m in _headlines()}
         boot["accuracy"] = np.concatenate([p[1] for p in parts])
-    rows = [_row(None, acc["a"][0], acc["b"][0], None if boot is None else boot["accuracy"], method=method)]
+        fam = {m: tuple(np.concatenate([p[2][m][i] for p in parts]) for i in (0, 1)) for m in family}
+    smooth = INTERVAL if method == "family" else method
+    rows = [_row(None, acc["a"][0], acc["b"][0], None if boot is None else boot["accuracy"], method=smooth)]
     for m in _headlines():
-        rows.append(_row(m, va[m][0], vb[m][0], None if boot is None else boot[m], method=method,
-                         cls=None if not m.per_class else (classes[favorable] if favorable is not None else None)))
-    smallest = int(sizes[E].min())
+        how = method if method != "family" else ("family" if m in family else INTERVAL)
+        row = _row(m, va[m][0], vb[m][0], None if boot is None else boot[m], method=how if how != "family" else INTERVAL,
+                   cls=None if not m.per_class else (classes[favorable] if favorable is not None else None))
+        if how == "family" and fam is not None and row["change"] is not None:
+            ci = family_interval(vc[m][0][0], vc[m][1][0], *fam[m])
+            row.update(ci=ci, excludes_zero=None if ci is None else bool(ci[0] > 0 or ci[1] < 0))
+        row["interval"] = None if row["ci"] is None else how
+        rows.append(row)
+    rows[0]["interval"] = None if rows[0]["ci"] is None else smooth
     note = None
-    if replicates > 0 and smallest < SMALL_GROUP:
-        note = (f"the smallest compared group has {smallest} rows: with groups under about {SMALL_GROUP} rows the "
-                "intervals of changes in max − min gaps cover the truth less often than 95% (simulated: 89-92% with "
-                "three groups of 30-100 rows, 73-82% for a gap involving a group of 30 beside groups of 300-3,000; "
-                "BENCHMARKS.md)")
+    short = [r["measure"] for r in rows[1:] if r["interval"] not in (None, "family")]
+    smallest = int(sizes[E].min())
+    if replicates > 0 and smallest < SMALL_GROUP and short:
+        note = (f"the smallest compared group has {smallest} rows: the percentile intervals of "
+                f"{', '.join(short)} (a ratio, a worst group or a comparison with the reference: not max − min gaps) "
+                f"may cover the truth less often than 95% with groups under about {SMALL_GROUP} rows (BENCHMARKS.md)")
     return GapChanges(reference=labels[reference], rows=rows, note=note, **common)
 
 
