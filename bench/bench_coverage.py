@@ -6,7 +6,7 @@
 Each setting (per-group size n, three groups, and the mixed sizes 30/300/3,000; balanced π = 0.5 and skewed
 π = 0.1 classes) runs --sims simulations of (tests/_coverage_synth.py):
 
-* audit, planted disparities (TPR 0.90/0.80/0.70, FPR 0.10/0.15/0.25): share of the per-group 95% percentile
+* audit, planted disparities (TPR 0.90/0.80/0.70, FPR 0.10/0.15/0.25): share of the per-group 95% (Wilson)
   intervals (accuracy, selection rate, TPR, FPR of every group, pooled) that cover the true rate, and share of
   simulations in which the simultaneous intervals (every gap and every comparison with the reference) all cover
   their truths at once;
@@ -93,8 +93,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=("audit", "paired"), default=None)
     ap.add_argument("--fairlearn", action="store_true", help="the audit's point estimates by fairlearn's MetricFrame (slow)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--interval", choices=("percentile", "bc", "basic"), default=None,
-                    help="interval of the paired changes (default: gap_change's own, the percentile interval)")
+    ap.add_argument("--interval", choices=("family", "percentile", "bc", "basic"), default=None,
+                    help="interval of the paired changes (default: gap_change's own, 'family' for the max - min gaps)")
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)  # the audit's per-simulation notes (a group holding one class) are expected
     sizes = [int(s) for s in args.sizes.split(",")]

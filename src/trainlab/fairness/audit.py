@@ -27,8 +27,10 @@ from trainlab.fairness.prose import note_reference_elsewhere
 from trainlab.utils.log import get_logger
 
 BOOTSTRAP_METHOD = (
-    "group-stratified percentile bootstrap: rows resampled with replacement within each group "
-    "(drawn as multinomial confusion counts, the same distribution); simultaneous max-t band for flags"
+    "group-stratified bootstrap: rows resampled with replacement within each group (drawn as multinomial "
+    "confusion counts, the same distribution); a group's rates: 95% Wilson score intervals (F1: percentile); "
+    "comparisons and flags: one simultaneous family, its critical value c the bootstrap max-t quantile, Wilson "
+    "intervals of the rates and Newcombe intervals of their differences at z = c"
 )
 
 log = get_logger("fairness")
