@@ -18,11 +18,15 @@ the cell counts of n_g items drawn with replacement are Multinomial(n_g, cell co
 counts: O(replicates × cells), never a Python loop over replicates. A model compared with itself has one
 prediction per cell, so every replicate's change is exactly 0 and the interval is the point [0, 0].
 
-**Interval.** The percentile interval of the replicates' changes (2.5th and 97.5th percentiles; replicates where
-the change is undefined are ignored, and fewer than half defined gives no interval). It is marginal: one
-interval per measure, not a simultaneous family. bench/bench_coverage.py measures its coverage
-(BENCHMARKS.md); the gaps are differences of maxima and minima, whose bootstrap is biased when two groups'
-rates are close, which is where the coverage table shows it falling short.
+**Intervals.** The change in a max − min gap (``gap`` and ``either_gap`` measures) gets the interval of
+:func:`family_interval` (``interval: "family"``): bounds that hold whenever one simultaneous max-t family of both
+models' pairwise contrasts and their paired changes holds, so it covers the true change with probability at least
+95% however close the groups' rates are (a max − min has a kink where two true rates tie, and there the percentile
+interval covered 73-82%: BENCHMARKS.md); where each model's extremes are clear, the paired percentile interval of
+those two contrasts. The other measures and the overall accuracy keep the percentile interval of the replicates'
+changes (2.5th and 97.5th percentiles; replicates where the change is undefined are ignored, and fewer than half
+defined gives no interval). Every interval is marginal over measures: one per measure, not a simultaneous family
+across them. bench/bench_coverage.py measures their coverage.
 """
 
 from __future__ import annotations
