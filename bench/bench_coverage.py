@@ -81,8 +81,10 @@ def paired_setting(sizes, pi, sims, replicates, seed, method=None):
                 null[m][1] += 1
         self_flagged += S.self_comparison_flagged(rng, sizes, pi, a, replicates=replicates)
     worst_null = max(((k / n if n >= sims / 2 else 0.0), m) for m, (k, n) in null.items())  # measures defined enough
+    worst_gap = max(((k / n if n >= sims / 2 else 0.0), m) for m, (k, n) in null.items() if m != "accuracy")
     return {"coverage": {m: (pct(*cov[m]), cov[m][1]) for m in PAIRED},
-            "null": f"{100 * worst_null[0]:.1f}% ({SHORT[worst_null[1]]})", "self": pct(self_flagged, sims)}
+            "null": f"{100 * worst_null[0]:.1f}% ({SHORT[worst_null[1]]})",
+            "null_gap": f"{100 * worst_gap[0]:.1f}% ({SHORT[worst_gap[1]]})", "self": pct(self_flagged, sims)}
 
 
 def main(argv=None) -> int:
@@ -116,12 +118,13 @@ def main(argv=None) -> int:
             print()
         if args.only in (None, "paired"):
             print("| group sizes | π | " + " | ".join(f"{SHORT[m]} change covers" for m in PAIRED)
-                  + " | equal models: flagged (worst measure) | model vs itself: flagged |")
-            print("|---|---|" + "---|" * (len(PAIRED) + 2))
+                  + " | equal models: flagged (worst measure) | equal models: flagged (worst gap) | "
+                  "model vs itself: flagged |")
+            print("|---|---|" + "---|" * (len(PAIRED) + 3))
             for sz, pi in settings:
                 r = paired_setting(sz, pi, args.sims, args.replicates, args.seed, args.interval)
                 cells = [c + ("" if n in (0, args.sims) else f" ({n})") for c, n in (r["coverage"][m] for m in PAIRED)]
-                print(f"| {'/'.join(map(str, sz))} | {pi} | " + " | ".join(cells) + f" | {r['null']} | {r['self']} |",
+                print(f"| {'/'.join(map(str, sz))} | {pi} | " + " | ".join(cells) + f" | {r['null']} | {r['null_gap']} | {r['self']} |",
                       flush=True)
     print(f"\n{time.time() - start:.0f} s")
     return 0
